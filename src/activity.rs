@@ -1,0 +1,190 @@
+//! What a host reports: an [`Activity`] of a user, and the per-user
+//! [`Metrics`] the engine keeps from them.
+//!
+//! These are the shared words of the pure core: rules, streaks, quests,
+//! achievements and boards all read activities and metrics.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A user, as the host identifies them.
+///
+/// A 64-bit id keeps leaderboards compact (a board entry is a few words). A
+/// host whose ids are UUIDs or strings keeps its own mapping to these.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(transparent)]
+pub struct UserId(pub u64);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "user#{}", self.0)
+    }
+}
+
+impl From<u64> for UserId {
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+/// The host's id for one activity, used to recognise a repeated delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActivityId(pub String);
+
+impl fmt::Display for ActivityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<S: Into<String>> From<S> for ActivityId {
+    fn from(id: S) -> Self {
+        Self(id.into())
+    }
+}
+
+/// Something a user did, as reported by the host.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use gamify::activity::{Activity, UserId};
+///
+/// let post = Activity::new("req-42", UserId(7), "post_created", Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap())
+///     .with_metric("posts", 1)
+///     .with_attribute("reactions", 0);
+/// assert_eq!(post.metric("posts"), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activity {
+    /// The host's id for this activity; a repeat with the same id is a
+    /// duplicate delivery.
+    pub id: ActivityId,
+    /// Who did it.
+    pub user: UserId,
+    /// What kind of thing it was (`post_created`, `login`).
+    pub kind: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Metric increments it causes (`posts += 1`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, u64>,
+    /// Facts about it that criteria can test (`reactions = 1000`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, i64>,
+}
+
+impl Activity {
+    /// An activity with no metric increments or attributes.
+    pub fn new(
+        id: impl Into<ActivityId>,
+        user: UserId,
+        kind: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            user,
+            kind: kind.into(),
+            at,
+            metrics: BTreeMap::new(),
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Add a metric increment (replacing an earlier one of the same name).
+    #[must_use]
+    pub fn with_metric(mut self, name: impl Into<String>, increment: u64) -> Self {
+        self.metrics.insert(name.into(), increment);
+        self
+    }
+
+    /// Add an attribute (replacing an earlier one of the same name).
+    #[must_use]
+    pub fn with_attribute(mut self, name: impl Into<String>, value: i64) -> Self {
+        self.attributes.insert(name.into(), value);
+        self
+    }
+
+    /// The increment of metric `name`, 0 when absent.
+    pub fn metric(&self, name: &str) -> u64 {
+        self.metrics.get(name).copied().unwrap_or(0)
+    }
+
+    /// The value of attribute `name`, if present.
+    pub fn attribute(&self, name: &str) -> Option<i64> {
+        self.attributes.get(name).copied()
+    }
+}
+
+/// A user's lifetime counters by metric name (`posts`, `followers`).
+///
+/// Counters saturate at `u64::MAX` rather than wrap.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Metrics(BTreeMap<String, u64>);
+
+impl Metrics {
+    /// No counters yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `name`, 0 when never counted.
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+
+    /// Add `by` to `name`, saturating; returns the new value.
+    pub fn add(&mut self, name: &str, by: u64) -> u64 {
+        match self.0.get_mut(name) {
+            Some(value) => {
+                *value = value.saturating_add(by);
+                *value
+            }
+            None => {
+                self.0.insert(name.to_owned(), by);
+                by
+            }
+        }
+    }
+
+    /// Set `name` to `value`.
+    pub fn set(&mut self, name: impl Into<String>, value: u64) {
+        self.0.insert(name.into(), value);
+    }
+
+    /// Every counter, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_saturate() {
+        let mut m = Metrics::new();
+        assert_eq!(m.add("posts", 2), 2);
+        assert_eq!(m.add("posts", u64::MAX), u64::MAX);
+        assert_eq!(m.get("posts"), u64::MAX);
+        assert_eq!(m.get("never"), 0);
+    }
+
+    #[test]
+    fn activity_round_trips_through_json() {
+        let a = Activity::new("a1", UserId(3), "post_created", DateTime::UNIX_EPOCH)
+            .with_metric("posts", 1)
+            .with_attribute("reactions", 1000);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<Activity>(&json).unwrap(), a);
+    }
+}

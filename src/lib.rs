@@ -1,0 +1,53 @@
+//! # gamify
+//!
+//! XP, levels, achievements, leaderboards, login streaks and quests for any
+//! Rust service — as a library you embed, not a server you run.
+//!
+//! The core is pure: level math, XP rules, streaks, quests, the achievement
+//! evaluator and leaderboard ranking are plain data types and functions. They
+//! never read a clock, a store or the environment; every decision that depends
+//! on time takes `now` and the user's time zone as arguments. That makes them
+//! usable on their own, from any runtime, sync or async.
+//!
+//! ```
+//! use gamify::level::LevelCurve;
+//! use gamify::time::{PeriodKind, Tz};
+//! use chrono::{TimeZone, Utc};
+//!
+//! // The built-in "sparkle" curve: level 2 at 100 XP, then ×1.5 a level.
+//! let curve = LevelCurve::sparkle();
+//! let (before, after) = (90, 90 + 450);
+//! let crossed: Vec<u32> = curve.levels_crossed(before, after).collect();
+//! assert_eq!(crossed, [2, 3, 4, 5, 6]); // one level-up event per level
+//! let progress = curve.progress(after);
+//! assert_eq!((progress.level, progress.xp_to_next), (6, Some(759 - 540)));
+//!
+//! // Which local day an instant falls in, in the user's own zone.
+//! let now = Utc.with_ymd_and_hms(2026, 3, 8, 3, 30, 0).unwrap();
+//! let today = PeriodKind::Day.containing(now, Tz::America__New_York);
+//! assert_eq!(today.first_day().to_string(), "2026-03-07");
+//! ```
+//!
+//! ## Modules
+//!
+//! - [`level`]: the [`LevelCurve`](level::LevelCurve) — level for an XP
+//!   total, progress, levels crossed — and named level bands.
+//! - [`time`]: the [`Clock`](time::Clock) trait with system and fake clocks,
+//!   and the local calendar (day, week, month in an IANA zone, DST-safe).
+//! - [`activity`]: what a host reports ([`Activity`](activity::Activity)) and
+//!   the per-user [`Metrics`](activity::Metrics) counters.
+//! - [`error`]: the crate-wide [`Error`] and the [`ConfigError`] that names
+//!   the field a rejected configuration got wrong.
+//!
+//! ## Errors and panics
+//!
+//! Configurations are validated once, when built or deserialized; after that
+//! evaluation cannot fail on configuration. No input reaches a panic. Game
+//! arithmetic is integer, checked or saturating as each function documents.
+
+pub mod activity;
+pub mod error;
+pub mod level;
+pub mod time;
+
+pub use error::{ConfigError, ConfigProblem, Error, Result};
