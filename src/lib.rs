@@ -47,7 +47,13 @@
 
 pub mod activity;
 pub mod error;
+pub mod ledger;
 pub mod level;
+pub mod outcome;
+pub mod sink;
+pub mod state;
+pub mod step;
+pub mod store;
 pub mod time;
 
 pub use error::{ConfigError, ConfigProblem, Error, Result};

@@ -1,0 +1,308 @@
+//! The store conformance suite: the behaviour every [`Store`] must have.
+//!
+//! Every store in this crate runs it, and a third-party store can too, with
+//! the `conformance` feature:
+//!
+//! ```
+//! # #[cfg(feature = "conformance")] {
+//! use gamify::store::{MemoryStore, conformance};
+//!
+//! conformance::check_store(MemoryStore::new);
+//! # }
+//! ```
+//!
+//! The checks are assertions: they panic with a message naming the broken
+//! promise, as a test should.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{Commit, Store, TransactError, Transacted};
+use crate::activity::{Activity, UserId};
+use crate::ledger::{Currency, LedgerDraft, Reason, balance};
+use crate::outcome::Outcome;
+use crate::state::UserState;
+use crate::step::StepError;
+
+/// Run every check against fresh stores made by `make`.
+pub fn check_store<S: Store + 'static>(make: impl Fn() -> S) {
+    new_user_starts_from_default(&make());
+    applies_and_appends_ledger(&make());
+    duplicate_returns_first_outcome_and_changes_nothing(&make());
+    different_payload_is_a_conflict(&make());
+    refused_step_changes_nothing(&make());
+    admin_updates_have_no_id(&make());
+    ledger_pages_in_order(&make());
+    concurrent_duplicates_apply_once(Arc::new(make()));
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_780_000_000, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn activity(id: &str, user: u64, xp: u64) -> Activity {
+    Activity::new(id, UserId(user), "test", t0()).with_metric("xp", xp)
+}
+
+/// A step that adds the activity's `xp` metric to the balance.
+fn award(store: &dyn Store, a: &Activity) -> Result<Transacted, TransactError<StepError>> {
+    let xp = a.metric("xp");
+    store.transact(
+        a.user,
+        Some(a),
+        &mut |state: &mut UserState| {
+            state.xp += xp;
+            Ok(Commit {
+                outcome: Outcome::new(a.user, Some(a.id.clone()), a.at),
+                ledger: vec![LedgerDraft {
+                    currency: Currency::Xp,
+                    amount: xp as i64,
+                    reason: Reason::Activity {
+                        kind: a.kind.clone(),
+                    },
+                }],
+            })
+        },
+        &mut |_, _| {},
+    )
+}
+
+fn xp_of(store: &dyn Store, user: u64) -> u64 {
+    store.load(UserId(user)).expect("load").map_or(0, |s| s.xp)
+}
+
+fn ledger_sum(store: &dyn Store, user: u64) -> i128 {
+    let entries = store.ledger(UserId(user), 0, usize::MAX).expect("ledger");
+    balance(&entries, Currency::Xp)
+}
+
+/// A user never seen has no state; the first step sees the default state.
+pub fn new_user_starts_from_default(store: &dyn Store) {
+    assert_eq!(
+        store.load(UserId(1)).expect("load"),
+        None,
+        "unknown user has a state"
+    );
+    let mut seen = None;
+    store
+        .transact(
+            UserId(1),
+            None,
+            &mut |state: &mut UserState| {
+                seen = Some(state.clone());
+                Ok(Commit {
+                    outcome: Outcome::new(UserId(1), None, t0()),
+                    ledger: vec![],
+                })
+            },
+            &mut |_, _| {},
+        )
+        .expect("transact");
+    assert_eq!(
+        seen,
+        Some(UserState::default()),
+        "first step did not see the default state"
+    );
+    assert_eq!(store.users().expect("users"), vec![UserId(1)]);
+}
+
+/// A step's state and ledger are committed together, and `after_commit`
+/// sees the committed state.
+pub fn applies_and_appends_ledger(store: &dyn Store) {
+    let a = activity("a", 7, 50);
+    assert!(matches!(award(store, &a), Ok(Transacted::Applied(_))));
+    let mut after = 0;
+    store
+        .transact(
+            UserId(7),
+            Some(&activity("b", 7, 5)),
+            &mut |state: &mut UserState| {
+                state.xp += 5;
+                Ok(Commit {
+                    outcome: Outcome::new(UserId(7), None, t0()),
+                    ledger: vec![LedgerDraft {
+                        currency: Currency::Xp,
+                        amount: 5,
+                        reason: Reason::Replay,
+                    }],
+                })
+            },
+            &mut |state, _| after = state.xp,
+        )
+        .expect("transact");
+    assert_eq!(after, 55, "after_commit did not see the committed state");
+    assert_eq!(xp_of(store, 7), 55);
+    assert_eq!(ledger_sum(store, 7), 55, "balance and ledger disagree");
+    let acts = store.activities(UserId(7)).expect("activities");
+    assert_eq!(
+        acts.iter().map(|a| a.id.0.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+}
+
+/// The same id and payload again: the first outcome, nothing changes.
+pub fn duplicate_returns_first_outcome_and_changes_nothing(store: &dyn Store) {
+    let a = activity("dup", 3, 10);
+    let Ok(Transacted::Applied(first)) = award(store, &a) else {
+        panic!("first delivery not applied")
+    };
+    for _ in 0..3 {
+        match award(store, &a) {
+            Ok(Transacted::Duplicate(again)) => {
+                assert_eq!(again, first, "duplicate gave another outcome")
+            }
+            other => panic!("repeat delivery not recognised: {other:?}"),
+        }
+    }
+    assert_eq!(xp_of(store, 3), 10, "a duplicate changed the state");
+    assert_eq!(
+        store.ledger(UserId(3), 0, 100).expect("ledger").len(),
+        1,
+        "a duplicate wrote the ledger"
+    );
+}
+
+/// The same id with another payload (or user) is a conflict; nothing changes.
+pub fn different_payload_is_a_conflict(store: &dyn Store) {
+    award(store, &activity("c", 4, 10)).expect("first");
+    for other in [activity("c", 4, 11), activity("c", 5, 10)] {
+        assert!(
+            matches!(award(store, &other), Err(TransactError::Conflict(id)) if id.0 == "c"),
+            "changed payload under a recorded id was not a conflict"
+        );
+    }
+    assert_eq!(xp_of(store, 4), 10);
+    assert_eq!(xp_of(store, 5), 0);
+}
+
+/// A refused step leaves no state, ledger or id behind: the id can be
+/// recorded later.
+pub fn refused_step_changes_nothing(store: &dyn Store) {
+    let a = activity("r", 9, 10);
+    let refused = store.transact(
+        a.user,
+        Some(&a),
+        &mut |_: &mut UserState| Err(StepError::Refused("test".into())),
+        &mut |_, _| panic!("after_commit ran for a refused step"),
+    );
+    assert!(matches!(refused, Err(TransactError::Step(_))));
+    assert_eq!(store.ledger(UserId(9), 0, 10).expect("ledger"), vec![]);
+    assert!(store.activities(UserId(9)).expect("activities").is_empty());
+    assert!(
+        matches!(award(store, &a), Ok(Transacted::Applied(_))),
+        "refused id was remembered"
+    );
+}
+
+/// Admin updates (no activity) always apply and record no id.
+pub fn admin_updates_have_no_id(store: &dyn Store) {
+    for _ in 0..2 {
+        store
+            .transact(
+                UserId(11),
+                None,
+                &mut |state: &mut UserState| {
+                    state.points += 3;
+                    Ok(Commit {
+                        outcome: Outcome::new(UserId(11), None, t0()),
+                        ledger: vec![LedgerDraft {
+                            currency: Currency::Points,
+                            amount: 3,
+                            reason: Reason::Adjustment {
+                                note: "gift".into(),
+                            },
+                        }],
+                    })
+                },
+                &mut |_, _| {},
+            )
+            .expect("admin update");
+    }
+    let state = store.load(UserId(11)).expect("load").expect("state");
+    assert_eq!(state.points, 6);
+    let entries = store.ledger(UserId(11), 0, 10).expect("ledger");
+    assert_eq!(balance(&entries, Currency::Points), 6);
+    assert!(entries.iter().all(|e| e.activity.is_none()));
+}
+
+/// Ledger entries are numbered from 0 in write order and page by `from`.
+pub fn ledger_pages_in_order(store: &dyn Store) {
+    for i in 0..25u64 {
+        let mut a = activity(&format!("p{i}"), 12, i + 1);
+        a.at = t0() + TimeDelta::seconds(i as i64);
+        award(store, &a).expect("award");
+    }
+    let mut all = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = store.ledger(UserId(12), from, 10).expect("ledger");
+        if page.is_empty() {
+            break;
+        }
+        from += page.len() as u64;
+        all.extend(page);
+    }
+    assert_eq!(all.len(), 25);
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(e.seq, i as u64, "ledger numbering");
+        assert_eq!(e.amount, i as i64 + 1, "ledger order");
+        assert_eq!(
+            e.activity.as_ref().map(|id| id.0.clone()),
+            Some(format!("p{i}"))
+        );
+    }
+}
+
+/// Eight threads deliver the same ids up to four times each: every id is
+/// applied exactly once and the balance equals the ledger.
+pub fn concurrent_duplicates_apply_once<S: Store + 'static>(store: Arc<S>) {
+    let applied = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (store, applied) = (Arc::clone(&store), Arc::clone(&applied));
+            std::thread::spawn(move || {
+                for i in 0..400u64 {
+                    // Ids 0..200, each sent by four of the eight threads.
+                    let id = (i + t * 50) % 200;
+                    let a = activity(&format!("k{id}"), 100 + id % 5, id + 1);
+                    if let Ok(Transacted::Applied(_)) = award(&*store, &a) {
+                        applied.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    assert_eq!(
+        applied.load(Ordering::Relaxed),
+        200,
+        "an id was applied more or less than once"
+    );
+    let mut total = 0;
+    for user in 100..105 {
+        let expected: u64 = (0..200u64)
+            .filter(|id| 100 + id % 5 == user)
+            .map(|id| id + 1)
+            .sum();
+        assert_eq!(xp_of(&*store, user), expected, "user {user}");
+        assert_eq!(
+            ledger_sum(&*store, user),
+            i128::from(expected),
+            "user {user} ledger"
+        );
+        total += expected;
+    }
+    assert_eq!(total, (1..=200).sum::<u64>());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_store_conforms() {
+        super::check_store(super::super::MemoryStore::new);
+    }
+}

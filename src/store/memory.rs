@@ -1,0 +1,169 @@
+//! The in-memory store: the default, and the reference implementation.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{AfterCommit, Commit, Step, Store, StoreError, TransactError, Transacted};
+use crate::activity::{Activity, ActivityId, UserId};
+use crate::ledger::LedgerEntry;
+use crate::outcome::Outcome;
+use crate::state::UserState;
+use crate::step::StepError;
+
+/// Shards per map: enough that 8–32 threads rarely meet on one lock.
+const SHARDS: usize = 64;
+
+/// Everything kept for one user.
+#[derive(Debug, Default)]
+struct UserRecord {
+    state: UserState,
+    ledger: Vec<LedgerEntry>,
+    /// Recorded activities with their outcomes, in recording order.
+    activities: Vec<(Activity, Outcome)>,
+}
+
+/// Where a recorded activity id points: its user and position.
+#[derive(Debug, Clone, Copy)]
+struct Recorded {
+    user: UserId,
+    index: usize,
+}
+
+/// A thread-safe store in process memory.
+///
+/// Users and activity ids are spread over 64 shards each, every shard behind
+/// its own mutex: two threads contend only when they touch the same shard, and
+/// there is no global lock on the hot path. A `transact` with an activity
+/// locks the id's shard, then the user's shard — always in that order, so it
+/// cannot deadlock — and holds both for the atomic step, which makes
+/// exactly-once recording hold under any interleaving.
+///
+/// Activity ids are remembered for the store's lifetime.
+#[derive(Debug)]
+pub struct MemoryStore {
+    users: Vec<Mutex<HashMap<UserId, UserRecord>>>,
+    ids: Vec<Mutex<HashMap<ActivityId, Recorded>>>,
+    hasher: RandomState,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            users: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            ids: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard_of(&self, key: &impl Hash) -> usize {
+        // The modulo keeps the index in range whatever the hash.
+        (self.hasher.hash_one(key) % SHARDS as u64) as usize
+    }
+
+    fn user_shard(&self, user: UserId) -> MutexGuard<'_, HashMap<UserId, UserRecord>> {
+        lock(&self.users[self.shard_of(&user)])
+    }
+}
+
+/// A panic inside a step (a bug, never input) poisons the mutex; the data is
+/// still consistent because steps mutate only after validating, so carry on.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Store for MemoryStore {
+    fn transact(
+        &self,
+        user: UserId,
+        activity: Option<&Activity>,
+        step: &mut Step<'_, StepError>,
+        after_commit: &mut AfterCommit<'_>,
+    ) -> Result<Transacted, TransactError<StepError>> {
+        let mut id_shard = activity.map(|a| lock(&self.ids[self.shard_of(&a.id)]));
+        if let (Some(ids), Some(activity)) = (id_shard.as_deref(), activity)
+            && let Some(seen) = ids.get(&activity.id).copied()
+        {
+            let users = self.user_shard(seen.user);
+            let first = users
+                .get(&seen.user)
+                .and_then(|r| r.activities.get(seen.index))
+                .ok_or_else(|| StoreError::Corrupt(format!("activity `{}` lost", activity.id)))?;
+            return if first.0 == *activity {
+                Ok(Transacted::Duplicate(first.1.clone()))
+            } else {
+                Err(TransactError::Conflict(activity.id.clone()))
+            };
+        }
+
+        let mut users = self.user_shard(user);
+        let record = users.entry(user).or_default();
+        let Commit { outcome, ledger } = step(&mut record.state).map_err(TransactError::Step)?;
+        let at = outcome.at;
+        let activity_id = activity.map(|a| a.id.clone());
+        for draft in ledger {
+            let seq = record.ledger.len() as u64;
+            record
+                .ledger
+                .push(draft.into_entry(seq, user, at, activity_id.clone()));
+        }
+        if let (Some(ids), Some(activity)) = (id_shard.as_deref_mut(), activity) {
+            let index = record.activities.len();
+            record.activities.push((activity.clone(), outcome.clone()));
+            ids.insert(activity.id.clone(), Recorded { user, index });
+        }
+        after_commit(&record.state, &outcome);
+        Ok(Transacted::Applied(outcome))
+    }
+
+    fn load(&self, user: UserId) -> Result<Option<UserState>, StoreError> {
+        Ok(self.user_shard(user).get(&user).map(|r| r.state.clone()))
+    }
+
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
+        let mut all: Vec<UserId> = self
+            .users
+            .iter()
+            .flat_map(|shard| lock(shard).keys().copied().collect::<Vec<_>>())
+            .collect();
+        all.sort_unstable();
+        Ok(all)
+    }
+
+    fn ledger(
+        &self,
+        user: UserId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let users = self.user_shard(user);
+        let Some(record) = users.get(&user) else {
+            return Ok(Vec::new());
+        };
+        let from = usize::try_from(from).unwrap_or(usize::MAX);
+        Ok(record
+            .ledger
+            .iter()
+            .skip(from)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
+        let users = self.user_shard(user);
+        Ok(users
+            .get(&user)
+            .map(|r| r.activities.iter().map(|(a, _)| a.clone()).collect())
+            .unwrap_or_default())
+    }
+}
