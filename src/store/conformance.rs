@@ -35,6 +35,7 @@ pub fn check_store<S: Store + 'static>(make: impl Fn() -> S) {
     refused_step_changes_nothing(&make());
     admin_updates_have_no_id(&make());
     ledger_pages_in_order(&make());
+    batches_act_per_item(&make());
     concurrent_duplicates_apply_once(Arc::new(make()));
 }
 
@@ -49,24 +50,19 @@ fn activity(id: &str, user: u64, xp: u64) -> Activity {
 /// A step that adds the activity's `xp` metric to the balance.
 fn award(store: &dyn Store, a: &Activity) -> Result<Transacted, TransactError<StepError>> {
     let xp = a.metric("xp");
-    store.transact(
-        a.user,
-        Some(a),
-        &mut |state: &mut UserState| {
-            state.xp += xp;
-            Ok(Commit {
-                outcome: Outcome::new(a.user, Some(a.id.clone()), a.at),
-                ledger: vec![LedgerDraft {
-                    currency: Currency::Xp,
-                    amount: xp as i64,
-                    reason: Reason::Activity {
-                        kind: a.kind.clone(),
-                    },
-                }],
-            })
-        },
-        &mut |_, _| {},
-    )
+    store.transact(a.user, Some(a), &mut |state: &mut UserState| {
+        state.xp += xp;
+        Ok(Commit {
+            outcome: Outcome::new(a.user, Some(a.id.clone()), a.at),
+            ledger: vec![LedgerDraft {
+                currency: Currency::Xp,
+                amount: xp as i64,
+                reason: Reason::Activity {
+                    kind: a.kind.clone(),
+                },
+            }],
+        })
+    })
 }
 
 fn xp_of(store: &dyn Store, user: u64) -> u64 {
@@ -87,18 +83,13 @@ pub fn new_user_starts_from_default(store: &dyn Store) {
     );
     let mut seen = None;
     store
-        .transact(
-            UserId(1),
-            None,
-            &mut |state: &mut UserState| {
-                seen = Some(state.clone());
-                Ok(Commit {
-                    outcome: Outcome::new(UserId(1), None, t0()),
-                    ledger: vec![],
-                })
-            },
-            &mut |_, _| {},
-        )
+        .transact(UserId(1), None, &mut |state: &mut UserState| {
+            seen = Some(state.clone());
+            Ok(Commit {
+                outcome: Outcome::new(UserId(1), None, t0()),
+                ledger: vec![],
+            })
+        })
         .expect("transact");
     assert_eq!(
         seen,
@@ -108,12 +99,10 @@ pub fn new_user_starts_from_default(store: &dyn Store) {
     assert_eq!(store.users().expect("users"), vec![UserId(1)]);
 }
 
-/// A step's state and ledger are committed together, and `after_commit`
-/// sees the committed state.
+/// A step's state and ledger are committed together.
 pub fn applies_and_appends_ledger(store: &dyn Store) {
     let a = activity("a", 7, 50);
     assert!(matches!(award(store, &a), Ok(Transacted::Applied(_))));
-    let mut after = 0;
     store
         .transact(
             UserId(7),
@@ -129,10 +118,8 @@ pub fn applies_and_appends_ledger(store: &dyn Store) {
                     }],
                 })
             },
-            &mut |state, _| after = state.xp,
         )
         .expect("transact");
-    assert_eq!(after, 55, "after_commit did not see the committed state");
     assert_eq!(xp_of(store, 7), 55);
     assert_eq!(ledger_sum(store, 7), 55, "balance and ledger disagree");
     let acts = store.activities(UserId(7)).expect("activities");
@@ -181,12 +168,9 @@ pub fn different_payload_is_a_conflict(store: &dyn Store) {
 /// recorded later.
 pub fn refused_step_changes_nothing(store: &dyn Store) {
     let a = activity("r", 9, 10);
-    let refused = store.transact(
-        a.user,
-        Some(&a),
-        &mut |_: &mut UserState| Err(StepError::Refused("test".into())),
-        &mut |_, _| panic!("after_commit ran for a refused step"),
-    );
+    let refused = store.transact(a.user, Some(&a), &mut |_: &mut UserState| {
+        Err(StepError::Refused("test".into()))
+    });
     assert!(matches!(refused, Err(TransactError::Step(_))));
     assert_eq!(store.ledger(UserId(9), 0, 10).expect("ledger"), vec![]);
     assert!(store.activities(UserId(9)).expect("activities").is_empty());
@@ -200,24 +184,19 @@ pub fn refused_step_changes_nothing(store: &dyn Store) {
 pub fn admin_updates_have_no_id(store: &dyn Store) {
     for _ in 0..2 {
         store
-            .transact(
-                UserId(11),
-                None,
-                &mut |state: &mut UserState| {
-                    state.points += 3;
-                    Ok(Commit {
-                        outcome: Outcome::new(UserId(11), None, t0()),
-                        ledger: vec![LedgerDraft {
-                            currency: Currency::Points,
-                            amount: 3,
-                            reason: Reason::Adjustment {
-                                note: "gift".into(),
-                            },
-                        }],
-                    })
-                },
-                &mut |_, _| {},
-            )
+            .transact(UserId(11), None, &mut |state: &mut UserState| {
+                state.points += 3;
+                Ok(Commit {
+                    outcome: Outcome::new(UserId(11), None, t0()),
+                    ledger: vec![LedgerDraft {
+                        currency: Currency::Points,
+                        amount: 3,
+                        reason: Reason::Adjustment {
+                            note: "gift".into(),
+                        },
+                    }],
+                })
+            })
             .expect("admin update");
     }
     let state = store.load(UserId(11)).expect("load").expect("state");
@@ -253,6 +232,58 @@ pub fn ledger_pages_in_order(store: &dyn Store) {
             Some(format!("p{i}"))
         );
     }
+}
+
+/// `transact_many` applies each item on its own: a refused item and a
+/// duplicate affect only themselves, and the results come back in order.
+pub fn batches_act_per_item(store: &dyn Store) {
+    let acts: Vec<Activity> = (0..6u64)
+        .map(|i| activity(&format!("b{}", i % 5), 20 + i % 2, 10))
+        .collect();
+    let work: Vec<super::Work<'_>> = acts
+        .iter()
+        .map(|a| super::Work {
+            user: a.user,
+            activity: Some(a),
+        })
+        .collect();
+    let results = store
+        .transact_many(&work, &mut |i, state: &mut UserState| {
+            if i == 2 {
+                return Err(StepError::Refused("item 2".into()));
+            }
+            state.xp += 10;
+            Ok(Commit {
+                outcome: Outcome::new(acts[i].user, Some(acts[i].id.clone()), acts[i].at),
+                ledger: vec![LedgerDraft {
+                    currency: Currency::Xp,
+                    amount: 10,
+                    reason: Reason::Replay,
+                }],
+            })
+        })
+        .expect("batch");
+    assert_eq!(results.len(), 6);
+    assert!(
+        matches!(results[2], Err(TransactError::Step(_))),
+        "refused item"
+    );
+    // Item 5 repeats item 0's id with another user: a conflict.
+    assert!(
+        matches!(results[5], Err(TransactError::Conflict(_))),
+        "{:?}",
+        results[5]
+    );
+    for i in [0, 1, 3, 4] {
+        assert!(
+            matches!(results[i], Ok(Transacted::Applied(_))),
+            "item {i}: {:?}",
+            results[i]
+        );
+    }
+    assert_eq!(xp_of(store, 20), 20);
+    assert_eq!(xp_of(store, 21), 20);
+    assert_eq!(ledger_sum(store, 20) + ledger_sum(store, 21), 40);
 }
 
 /// Eight threads deliver the same ids up to four times each: every id is

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{AfterCommit, Commit, Step, Store, StoreError, TransactError, Transacted};
+use super::{Commit, Step, Store, StoreError, TransactError, TransactResult, Transacted};
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::LedgerEntry;
 use crate::outcome::Outcome;
@@ -87,8 +87,7 @@ impl Store for MemoryStore {
         user: UserId,
         activity: Option<&Activity>,
         step: &mut Step<'_, StepError>,
-        after_commit: &mut AfterCommit<'_>,
-    ) -> Result<Transacted, TransactError<StepError>> {
+    ) -> TransactResult {
         let mut id_shard = activity.map(|a| lock(&self.ids[self.shard_of(&a.id)]));
         if let (Some(ids), Some(activity)) = (id_shard.as_deref(), activity)
             && let Some(seen) = ids.get(&activity.id).copied()
@@ -121,7 +120,6 @@ impl Store for MemoryStore {
             record.activities.push((activity.clone(), outcome.clone()));
             ids.insert(activity.id.clone(), Recorded { user, index });
         }
-        after_commit(&record.state, &outcome);
         Ok(Transacted::Applied(outcome))
     }
 

@@ -73,10 +73,22 @@ pub enum TransactError<E> {
 /// first.
 pub type Step<'a, E> = dyn FnMut(&mut UserState) -> Result<Commit, E> + 'a;
 
-/// Called after a successful commit, still inside the user's critical
-/// section, with the committed state and outcome (the engine updates its
-/// in-memory boards here, so boards and states agree per user).
-pub type AfterCommit<'a> = dyn FnMut(&UserState, &Outcome) + 'a;
+/// One unit of work of [`Store::transact_many`]: a user and, optionally,
+/// the activity whose id is recorded with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Work<'a> {
+    /// Whose state the step changes.
+    pub user: UserId,
+    /// The activity recorded with it, if any.
+    pub activity: Option<&'a Activity>,
+}
+
+/// The step of [`Store::transact_many`]: called with the index of the work
+/// item and the user's state, under the same contract as [`Step`].
+pub type IndexedStep<'a, E> = dyn FnMut(usize, &mut UserState) -> Result<Commit, E> + 'a;
+
+/// The result of one [`Work`] item.
+pub type TransactResult = Result<Transacted, TransactError<crate::step::StepError>>;
 
 /// Where users' states, ledgers and recorded activities live.
 ///
@@ -95,8 +107,26 @@ pub trait Store: Send + Sync {
         user: UserId,
         activity: Option<&Activity>,
         step: &mut Step<'_, crate::step::StepError>,
-        after_commit: &mut AfterCommit<'_>,
-    ) -> Result<Transacted, TransactError<crate::step::StepError>>;
+    ) -> TransactResult;
+
+    /// [`transact`](Self::transact) each work item in order, as one unit of
+    /// durability where the backend has one (SQLite commits the whole batch
+    /// with one fsync). Each item is still atomic on its own: a refused
+    /// step or a duplicate affects only its item. If the batch as a whole
+    /// cannot be committed the result is `Err` and nothing of it is stored.
+    ///
+    /// The default runs `transact` once per item.
+    fn transact_many(
+        &self,
+        work: &[Work<'_>],
+        step: &mut IndexedStep<'_, crate::step::StepError>,
+    ) -> Result<Vec<TransactResult>, StoreError> {
+        Ok(work
+            .iter()
+            .enumerate()
+            .map(|(i, w)| self.transact(w.user, w.activity, &mut |state| step(i, state)))
+            .collect())
+    }
 
     /// A user's state, if the user has any.
     fn load(&self, user: UserId) -> Result<Option<UserState>, StoreError>;
