@@ -8,12 +8,19 @@
 use std::fmt;
 
 /// The crate-wide error: every fallible operation's error converts into it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+// Not `Clone`/`PartialEq`: a store error carries the backend's own error.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A configuration (level curve, rule set, catalog, board) was rejected.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Recording an activity or an admin operation changed nothing.
+    #[error(transparent)]
+    Record(#[from] crate::engine::RecordError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// A rejected configuration: which field is wrong, and why.

@@ -45,15 +45,22 @@
 //! evaluation cannot fail on configuration. No input reaches a panic. Game
 //! arithmetic is integer, checked or saturating as each function documents.
 
+pub mod achievement;
 pub mod activity;
+pub mod config;
+pub mod engine;
 pub mod error;
+pub mod leaderboard;
 pub mod ledger;
 pub mod level;
 pub mod outcome;
+pub mod quest;
 pub mod sink;
 pub mod state;
 pub mod step;
 pub mod store;
+pub mod streak;
 pub mod time;
+pub mod xp;
 
 pub use error::{ConfigError, ConfigProblem, Error, Result};

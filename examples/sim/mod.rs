@@ -10,14 +10,14 @@ use gamify::activity::{Activity, UserId};
 use gamify::time::Tz;
 
 /// splitmix64: small, fast and good enough for a simulation.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -26,16 +26,16 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
     }
 
     /// Poisson-distributed count with mean `lambda` (Knuth; small means).
-    pub fn poisson(&mut self, lambda: f64) -> u32 {
+    pub(crate) fn poisson(&mut self, lambda: f64) -> u32 {
         let limit = (-lambda).exp();
         let (mut k, mut p) = (0, 1.0);
         loop {
@@ -49,7 +49,7 @@ impl Rng {
 }
 
 /// The zones our simulated members live in, with rough weights.
-pub const ZONES: [(Tz, u32); 8] = [
+pub(crate) const ZONES: [(Tz, u32); 8] = [
     (Tz::America__New_York, 25),
     (Tz::America__Los_Angeles, 15),
     (Tz::Europe__Berlin, 20),
@@ -62,26 +62,26 @@ pub const ZONES: [(Tz, u32); 8] = [
 
 /// One simulated member: their zone and how active they are.
 #[derive(Clone)]
-pub struct Member {
-    pub user: UserId,
-    pub tz: Tz,
+pub(crate) struct Member {
+    pub(crate) user: UserId,
+    pub(crate) tz: Tz,
     /// Chance of visiting on a given day.
-    pub visit: f64,
+    pub(crate) visit: f64,
     /// Mean posts per visit.
-    pub posts: f64,
+    pub(crate) posts: f64,
     /// Mean comments per visit.
-    pub comments: f64,
+    pub(crate) comments: f64,
     /// Mean reactions given per visit.
-    pub reactions: f64,
+    pub(crate) reactions: f64,
     /// Posts mostly between midnight and 5 AM.
-    pub night_owl: bool,
+    pub(crate) night_owl: bool,
     /// How much the community likes their posts (reactions per post).
-    pub appeal: f64,
+    pub(crate) appeal: f64,
 }
 
 /// `n` members drawn from a heavy-tailed activity distribution: most visit
 /// now and then, a few are power users.
-pub fn members(n: u64, rng: &mut Rng) -> Vec<Member> {
+pub(crate) fn members(n: u64, rng: &mut Rng) -> Vec<Member> {
     let total_weight: u32 = ZONES.iter().map(|z| z.1).sum();
     (0..n)
         .map(|i| {
@@ -115,7 +115,7 @@ pub fn members(n: u64, rng: &mut Rng) -> Vec<Member> {
 
 /// Every activity of day `day` (0-based from `start`), sorted by time.
 /// Ids are unique per (day, member, index).
-pub fn day_activities(
+pub(crate) fn day_activities(
     members: &[Member],
     start: DateTime<Utc>,
     day: u32,
@@ -128,7 +128,11 @@ pub fn day_activities(
             continue;
         }
         let local_time = |rng: &mut Rng, night: bool| {
-            let hour = if night { rng.below(5) } else { 7 + rng.below(17) };
+            let hour = if night {
+                rng.below(5)
+            } else {
+                7 + rng.below(17)
+            };
             let secs = hour * 3600 + rng.below(3600);
             let naive = date.and_time(NaiveTime::MIN) + TimeDelta::seconds(secs as i64);
             m.tz.from_local_datetime(&naive)
@@ -141,14 +145,20 @@ pub fn day_activities(
             let id = format!("d{day}-u{}-{seq}", m.user.0);
             out.push(Activity::new(id, m.user, kind, at));
         };
-        let visit_at = local_time(rng, m.night_owl && rng.unit() < 0.7);
+        let night = m.night_owl && rng.unit() < 0.7;
+        let visit_at = local_time(rng, night);
         push("daily_login", visit_at, &mut out);
         for _ in 0..rng.poisson(m.posts) {
-            let at = local_time(rng, m.night_owl && rng.unit() < 0.8);
+            let night = m.night_owl && rng.unit() < 0.8;
+            let at = local_time(rng, night);
             push("post_created", at, &mut out);
             // Reactions arrive later, as one batch per post.
             let reactions = rng.poisson(m.appeal.min(150.0)) as u64
-                + if rng.unit() < 0.0005 { 1000 + rng.below(4000) } else { 0 };
+                + if rng.unit() < 0.0005 {
+                    1000 + rng.below(4000)
+                } else {
+                    0
+                };
             if let Some(last) = out.last_mut() {
                 last.attributes.insert("reactions".into(), reactions as i64);
             }
@@ -171,7 +181,8 @@ pub fn day_activities(
         if given > 0 {
             push("reaction_given", local_time(rng, false), &mut out);
             if let Some(last) = out.last_mut() {
-                last.metrics.insert("reactions_given".into(), u64::from(given));
+                last.metrics
+                    .insert("reactions_given".into(), u64::from(given));
             }
         }
         if rng.unit() < 0.02 * m.appeal.min(20.0) {

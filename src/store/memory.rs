@@ -105,8 +105,18 @@ impl Store for MemoryStore {
         }
 
         let mut users = self.user_shard(user);
+        let is_new = !users.contains_key(&user);
         let record = users.entry(user).or_default();
-        let Commit { outcome, ledger } = step(&mut record.state).map_err(TransactError::Step)?;
+        let Commit { outcome, ledger } = match step(&mut record.state) {
+            Ok(commit) => commit,
+            Err(e) => {
+                // A refused first step leaves no trace of the user either.
+                if is_new {
+                    users.remove(&user);
+                }
+                return Err(TransactError::Step(e));
+            }
+        };
         let at = outcome.at;
         let activity_id = activity.map(|a| a.id.clone());
         for draft in ledger {
@@ -155,6 +165,11 @@ impl Store for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    fn ledger_len(&self, user: UserId) -> Result<u64, StoreError> {
+        let users = self.user_shard(user);
+        Ok(users.get(&user).map_or(0, |r| r.ledger.len() as u64))
     }
 
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {

@@ -139,6 +139,22 @@ pub trait Store: Send + Sync {
     fn ledger(&self, user: UserId, from: u64, limit: usize)
     -> Result<Vec<LedgerEntry>, StoreError>;
 
+    /// How many ledger entries `user` has.
+    ///
+    /// The default pages through [`ledger`](Self::ledger); stores that
+    /// know the count should say so.
+    fn ledger_len(&self, user: UserId) -> Result<u64, StoreError> {
+        const PAGE: usize = 1024;
+        let mut count = 0u64;
+        loop {
+            let page = self.ledger(user, count, PAGE)?.len();
+            count += page as u64;
+            if page < PAGE {
+                return Ok(count);
+            }
+        }
+    }
+
     /// The activities recorded for `user`, in the order they were recorded
     /// (the input of a replay).
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError>;

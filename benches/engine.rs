@@ -1,0 +1,126 @@
+//! `Engine::record` throughput with the sparkle preset on `MemoryStore` at
+//! 1,000,000 users, beside the pure step alone, in one run.
+//!
+//! Run with `cargo bench --bench engine`. Throughput is reported in
+//! activities per second (criterion's `elements/s`).
+
+#[path = "../examples/sim/mod.rs"]
+mod sim;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use gamify::activity::{Activity, UserId};
+use gamify::config::Config;
+use gamify::engine::Engine;
+use gamify::leaderboard::Source;
+use gamify::state::UserState;
+use gamify::time::FakeClock;
+
+const USERS: u64 = 1_000_000;
+
+/// The kinds a member does, weighted roughly as the simulation does.
+const KINDS: [&str; 8] = [
+    "daily_login",
+    "post_created",
+    "comment_created",
+    "comment_created",
+    "reaction_given",
+    "reaction_given",
+    "reaction_received",
+    "follow_received",
+];
+
+/// An activity stream over `USERS` users, one activity every 10 ms of
+/// simulated time so days and weeks roll by.
+struct Stream {
+    rng: sim::Rng,
+    n: u64,
+    start: chrono::DateTime<Utc>,
+}
+
+impl Stream {
+    fn new(seed: u64) -> Self {
+        Self {
+            rng: sim::Rng::new(seed),
+            n: 0,
+            start: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    fn next(&mut self) -> Activity {
+        self.n += 1;
+        let user = UserId(self.rng.below(USERS) + 1);
+        let kind = KINDS[self.rng.below(KINDS.len() as u64) as usize];
+        let at = self.start + TimeDelta::milliseconds((self.n * 10) as i64);
+        Activity::new(format!("a{}", self.n), user, kind, at)
+    }
+}
+
+/// An engine with every user already present (one login each).
+fn populated(config: Config, clock: &Arc<FakeClock>, stream: &mut Stream) -> Engine {
+    let engine = Engine::builder(config)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let start = stream.start;
+    let first: Vec<Activity> = (1..=USERS)
+        .map(|u| Activity::new(format!("seed{u}"), UserId(u), "daily_login", start))
+        .collect();
+    for chunk in first.chunks(10_000) {
+        engine.record_batch(chunk).unwrap();
+    }
+    engine
+}
+
+fn record(c: &mut Criterion) {
+    let mut group = c.benchmark_group("record_1m_users");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(4));
+
+    // The pure step alone: no store, no boards.
+    let config = Config::sparkle();
+    let mut states = vec![UserState::default(); 4096];
+    let mut stream = Stream::new(1);
+    group.bench_function("pure_step", |b| {
+        b.iter_batched(
+            || stream.next(),
+            |a| {
+                let state = &mut states[(a.user.0 % 4096) as usize];
+                black_box(gamify::step::step(&config, state, &a, a.at).ok());
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let mut xp_only = Config::sparkle();
+    xp_only
+        .boards
+        .retain(|b| b.source == Source::Xp && b.window.period_kind().is_none());
+    for (name, config) in [
+        ("engine_xp_board", xp_only),
+        ("engine_all_sparkle_boards", Config::sparkle()),
+    ] {
+        let mut stream = Stream::new(2);
+        let clock = Arc::new(FakeClock::new(stream.start));
+        let engine = populated(config, &clock, &mut stream);
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let a = stream.next();
+                    clock.set(a.at);
+                    a
+                },
+                |a| black_box(engine.record(a).ok()),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, record);
+criterion_main!(benches);

@@ -1,0 +1,160 @@
+//! Leaderboard at 1,000,000 entries: gamify's `RankedSet`/`Board` beside a
+//! `BTreeSet` + `HashMap` (no rank: it must walk) and a full sort per query
+//! (what the seed's `ORDER BY` does), in the same run.
+//!
+//! Run with `cargo bench --bench leaderboard`. Memory per entry is printed
+//! at start.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hint::black_box;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use gamify::activity::UserId;
+use gamify::leaderboard::{Board, BoardSpec, BoardWindow, Source};
+
+const N: u64 = 1_000_000;
+
+/// A deterministic score for user `u` (many ties, long tail).
+fn score(u: u64, salt: u64) -> u64 {
+    let mut z = (u ^ salt).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z ^= z >> 29;
+    (z % 100_000) * (z % 7)
+}
+
+/// The baseline: ordered set of (Reverse score, user) plus a score map.
+struct BTreeBoard {
+    order: BTreeSet<(std::cmp::Reverse<u64>, u64)>,
+    scores: HashMap<u64, u64>,
+}
+
+impl BTreeBoard {
+    fn set(&mut self, user: u64, score: u64) {
+        if let Some(old) = self.scores.insert(user, score) {
+            self.order.remove(&(std::cmp::Reverse(old), user));
+        }
+        self.order.insert((std::cmp::Reverse(score), user));
+    }
+
+    /// No rank in a BTreeSet: count by walking.
+    fn rank(&self, user: u64) -> Option<usize> {
+        let s = *self.scores.get(&user)?;
+        Some(self.order.range(..(std::cmp::Reverse(s), user)).count() + 1)
+    }
+}
+
+/// What the seed does: sort everything per query.
+fn sorted(scores: &HashMap<u64, u64>) -> Vec<(u64, u64)> {
+    let mut all: Vec<(u64, u64)> = scores.iter().map(|(u, s)| (*s, *u)).collect();
+    all.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    all
+}
+
+fn boards(c: &mut Criterion) {
+    let now = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
+    let mut board = Board::new(BoardSpec::new("xp", Source::Xp, BoardWindow::AllTime));
+    let mut baseline = BTreeBoard {
+        order: BTreeSet::new(),
+        scores: HashMap::new(),
+    };
+    for u in 1..=N {
+        board.set(UserId(u), score(u, 0), now).unwrap();
+        baseline.set(u, score(u, 0));
+    }
+    let bytes = board.ranked().memory_bytes() as f64 / N as f64;
+    eprintln!("RankedSet memory: {bytes:.1} bytes per entry at {N} entries");
+
+    let mut g = c.benchmark_group("lb_update_1m");
+    let mut i = 0u64;
+    g.bench_function("gamify", |b| {
+        b.iter(|| {
+            i += 1;
+            let u = (i.wrapping_mul(7919) % N) + 1;
+            board.set(UserId(u), score(u, i), now).unwrap();
+        })
+    });
+    g.bench_function("btreeset_hashmap", |b| {
+        b.iter(|| {
+            i += 1;
+            let u = (i.wrapping_mul(7919) % N) + 1;
+            baseline.set(u, score(u, i));
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("lb_rank_1m");
+    g.bench_function("gamify", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(board.rank_of(UserId((i.wrapping_mul(7919) % N) + 1)))
+        })
+    });
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
+    g.bench_function("btreeset_walk", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(baseline.rank((i.wrapping_mul(7919) % N) + 1))
+        })
+    });
+    g.bench_function("full_sort", |b| {
+        b.iter_batched(
+            || (i.wrapping_mul(7919) % N) + 1,
+            |u| sorted(&baseline.scores).iter().position(|e| e.1 == u),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("lb_top100_1m");
+    g.bench_function("gamify", |b| b.iter(|| black_box(board.top(100))));
+    g.bench_function("btreeset_iter", |b| {
+        b.iter(|| {
+            black_box(
+                baseline
+                    .order
+                    .iter()
+                    .take(100)
+                    .map(|e| e.1)
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
+    g.bench_function("full_sort", |b| {
+        b.iter(|| {
+            let mut all = sorted(&baseline.scores);
+            all.truncate(100);
+            black_box(all)
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("lb_around5_1m");
+    g.bench_function("gamify", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(board.around(UserId((i.wrapping_mul(7919) % N) + 1), 5))
+        })
+    });
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
+    g.bench_function("btreeset_walk", |b| {
+        b.iter(|| {
+            i += 1;
+            let u = (i.wrapping_mul(7919) % N) + 1;
+            let rank = baseline.rank(u).unwrap_or(1);
+            black_box(
+                baseline
+                    .order
+                    .iter()
+                    .skip(rank.saturating_sub(6))
+                    .take(11)
+                    .count(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, boards);
+criterion_main!(benches);

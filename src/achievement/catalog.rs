@@ -1,0 +1,396 @@
+//! The validated catalog and its index from "what changed" to "which
+//! achievements can it affect".
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::criterion::{Criterion, Trigger};
+use super::{Achievement, Rarity};
+use crate::error::{ConfigError, ConfigProblem};
+
+/// FNV-1a: short keys (metric and kind names) hash several times faster
+/// than with SipHash, and the keys come from the configuration, not from
+/// users, so flooding is not a concern.
+#[derive(Default)]
+pub(super) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub(super) type FastMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+
+/// Which entries each kind of change can affect (indices into the catalog).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Index {
+    /// Plain "metric ≥ target" entries (no tiers, prerequisites or
+    /// availability), sorted by target: an increase from `old` to `new`
+    /// can only unlock those with `old < target ≤ new`.
+    pub(super) thresholds: FastMap<Vec<(u64, u32)>>,
+    pub(super) metric: FastMap<Vec<u32>>,
+    pub(super) kind: FastMap<Vec<u32>>,
+    pub(super) attribute: FastMap<Vec<u32>>,
+    pub(super) level: Vec<u32>,
+    pub(super) streak: Vec<u32>,
+    pub(super) quests: Vec<u32>,
+    /// Entries that depend on other achievements (criteria or
+    /// prerequisites): re-checked after an unlock.
+    pub(super) achievements: Vec<u32>,
+    /// Counting leaves per entry.
+    pub(super) counters: Vec<usize>,
+}
+
+/// A validated achievement catalog with named groups.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(try_from = "RawCatalog", into = "RawCatalog")]
+pub struct Catalog {
+    pub(super) entries: Vec<Achievement>,
+    pub(super) groups: BTreeMap<String, Vec<String>>,
+    pub(super) by_id: FastMap<u32>,
+    pub(super) index: Index,
+}
+
+impl PartialEq for Catalog {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries && self.groups == other.groups
+    }
+}
+
+impl Eq for Catalog {}
+
+/// The catalog as written in a file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    achievements: Vec<Achievement>,
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<String>>,
+}
+
+impl TryFrom<RawCatalog> for Catalog {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawCatalog) -> Result<Self, ConfigError> {
+        Self::with_groups(raw.achievements, raw.groups)
+    }
+}
+
+impl From<Catalog> for RawCatalog {
+    fn from(c: Catalog) -> Self {
+        Self {
+            achievements: c.entries,
+            groups: c.groups,
+        }
+    }
+}
+
+static SPARKLE: LazyLock<Catalog> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("sparkle.json"))
+        .expect("the embedded sparkle catalog is valid (tested)")
+});
+
+impl Catalog {
+    /// Validate `entries` into a catalog.
+    pub fn new(entries: Vec<Achievement>) -> Result<Self, ConfigError> {
+        Self::with_groups(entries, BTreeMap::new())
+    }
+
+    /// Validate `entries` and named `groups` of their ids.
+    pub fn with_groups(
+        entries: Vec<Achievement>,
+        groups: BTreeMap<String, Vec<String>>,
+    ) -> Result<Self, ConfigError> {
+        let mut by_id = FastMap::default();
+        let mut codes = BTreeSet::new();
+        for (i, e) in entries.iter().enumerate() {
+            let field = |name: &str| format!("achievements[{i}].{name}");
+            if e.id.trim().is_empty() {
+                return Err(ConfigError::new(field("id"), ConfigProblem::Empty));
+            }
+            if by_id.insert(e.id.clone(), i as u32).is_some() {
+                return Err(ConfigError::new(
+                    field("id"),
+                    ConfigProblem::Duplicate(e.id.clone()),
+                ));
+            }
+            if !e.code.is_empty() && !codes.insert(e.code.as_str()) {
+                return Err(ConfigError::new(
+                    format!("achievements[{}].code", e.id),
+                    ConfigProblem::Duplicate(e.code.clone()),
+                ));
+            }
+        }
+        for e in &entries {
+            validate_entry(e, &by_id)?;
+        }
+        check_cycles(&entries, &by_id)?;
+        for (name, ids) in &groups {
+            for (j, id) in ids.iter().enumerate() {
+                if !by_id.contains_key(id) {
+                    return Err(ConfigError::new(
+                        format!("groups.{name}[{j}]"),
+                        ConfigProblem::Unknown(id.clone()),
+                    ));
+                }
+            }
+        }
+        let index = build_index(&entries);
+        Ok(Self {
+            entries,
+            groups,
+            by_id,
+            index,
+        })
+    }
+
+    /// The seed's catalog (33 achievements) and groups, parsed once from
+    /// the data file shipped with the crate.
+    pub fn sparkle() -> &'static Self {
+        &SPARKLE
+    }
+
+    /// The entry with this id.
+    pub fn get(&self, id: &str) -> Option<&Achievement> {
+        self.by_id
+            .get(id)
+            .and_then(|i| self.entries.get(*i as usize))
+    }
+
+    pub(super) fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).map(|i| *i as usize)
+    }
+
+    /// Entries in the catalog.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the catalog is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries in catalog order.
+    pub fn iter(&self) -> impl Iterator<Item = &Achievement> {
+        self.entries.iter()
+    }
+
+    /// Named groups of ids (beginner, content, social, dedication).
+    pub fn groups(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.groups
+    }
+
+    /// The entries of group `name`.
+    pub fn group(&self, name: &str) -> Vec<&Achievement> {
+        self.groups
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.get(id))
+            .collect()
+    }
+
+    /// Every metric a criterion reads, for checking against the metrics a
+    /// configuration produces.
+    pub fn metrics(&self) -> BTreeSet<&str> {
+        let mut out = BTreeSet::new();
+        for e in &self.entries {
+            for leaf in e.criterion.leaves() {
+                if let Some(Trigger::Metric(m)) = leaf.trigger() {
+                    out.insert(m);
+                }
+            }
+        }
+        out
+    }
+
+    /// Entries of a rarity.
+    pub fn by_rarity(&self, rarity: Rarity) -> impl Iterator<Item = &Achievement> {
+        self.entries.iter().filter(move |e| e.rarity == rarity)
+    }
+}
+
+fn validate_entry(e: &Achievement, by_id: &FastMap<u32>) -> Result<(), ConfigError> {
+    let field = |name: &str| format!("achievements[{}].{name}", e.id);
+    if e.name.trim().is_empty() {
+        return Err(ConfigError::new(field("name"), ConfigProblem::Empty));
+    }
+    if e.category.trim().is_empty() {
+        return Err(ConfigError::new(field("category"), ConfigProblem::Empty));
+    }
+    e.criterion.validate(&field("criterion"))?;
+    for leaf in e.criterion.leaves() {
+        if let Criterion::Achievements { ids } = leaf {
+            for id in ids {
+                if !by_id.contains_key(id) {
+                    return Err(ConfigError::new(
+                        field("criterion.ids"),
+                        ConfigProblem::Unknown(id.clone()),
+                    ));
+                }
+            }
+        }
+    }
+    for (j, p) in e.prerequisites.iter().enumerate() {
+        if !by_id.contains_key(p) {
+            return Err(ConfigError::new(
+                field(&format!("prerequisites[{j}]")),
+                ConfigProblem::Unknown(p.clone()),
+            ));
+        }
+    }
+    if let Some(a) = e.available
+        && let (Some(from), Some(until)) = (a.from, a.until)
+        && until <= from
+    {
+        return Err(ConfigError::new(field("available"), ConfigProblem::Empty));
+    }
+    if !e.tiers.is_empty() {
+        if matches!(
+            e.criterion,
+            Criterion::Granted
+                | Criterion::All { .. }
+                | Criterion::Any { .. }
+                | Criterion::Achievements { .. }
+        ) {
+            return Err(ConfigError::new(
+                field("tiers"),
+                ConfigProblem::Invalid("tiers need a counting criterion".into()),
+            ));
+        }
+        for (j, t) in e.tiers.iter().enumerate() {
+            if t.target == 0 {
+                return Err(ConfigError::new(
+                    field(&format!("tiers[{j}].target")),
+                    ConfigProblem::Zero,
+                ));
+            }
+            if j > 0 && t.target <= e.tiers[j - 1].target {
+                return Err(ConfigError::new(
+                    field(&format!("tiers[{j}].target")),
+                    ConfigProblem::NotIncreasing,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Dependencies of an entry: prerequisites and achievement criteria.
+fn dependencies(e: &Achievement) -> impl Iterator<Item = &String> {
+    let in_criteria = e
+        .criterion
+        .leaves()
+        .into_iter()
+        .flat_map(|leaf| match leaf {
+            Criterion::Achievements { ids } => ids.iter().collect(),
+            _ => Vec::new(),
+        });
+    e.prerequisites.iter().chain(in_criteria)
+}
+
+/// Reject dependency cycles, naming one entry on the cycle and the cycle.
+fn check_cycles(entries: &[Achievement], by_id: &FastMap<u32>) -> Result<(), ConfigError> {
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut mark = vec![0u8; entries.len()];
+    for start in 0..entries.len() {
+        let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
+        if mark[start] != 0 {
+            continue;
+        }
+        let deps = |i: usize| -> Vec<usize> {
+            dependencies(&entries[i])
+                .filter_map(|d| by_id.get(d).map(|j| *j as usize))
+                .collect()
+        };
+        mark[start] = 1;
+        stack.push((start, deps(start)));
+        while let Some((node, pending)) = stack.last_mut() {
+            let node = *node;
+            match pending.pop() {
+                Some(next) if mark[next] == 1 => {
+                    let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
+                    let cycle = stack[from..]
+                        .iter()
+                        .map(|(n, _)| entries[*n].id.clone())
+                        .chain([entries[next].id.clone()]);
+                    return Err(ConfigError::new(
+                        format!("achievements[{}].prerequisites", entries[next].id),
+                        ConfigProblem::Cycle(cycle.collect()),
+                    ));
+                }
+                Some(next) if mark[next] == 0 => {
+                    mark[next] = 1;
+                    stack.push((next, deps(next)));
+                }
+                Some(_) => {}
+                None => {
+                    mark[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build_index(entries: &[Achievement]) -> Index {
+    let mut index = Index::default();
+    for (i, e) in entries.iter().enumerate() {
+        let i = i as u32;
+        let leaves = e.criterion.leaves();
+        index
+            .counters
+            .push(leaves.iter().filter(|l| l.counts()).count());
+        let plain = e.tiers.is_empty() && e.prerequisites.is_empty() && e.available.is_none();
+        if let (true, Criterion::Metric { metric, at_least }) = (plain, &e.criterion) {
+            index
+                .thresholds
+                .entry(metric.clone())
+                .or_default()
+                .push((*at_least, i));
+            continue;
+        }
+        if !e.prerequisites.is_empty() {
+            index.achievements.push(i);
+        }
+        for leaf in leaves {
+            let list = match leaf.trigger() {
+                Some(Trigger::Metric(m)) => index.metric.entry(m.to_owned()).or_default(),
+                Some(Trigger::Kind(k)) => index.kind.entry(k.to_owned()).or_default(),
+                Some(Trigger::Attribute(a)) => index.attribute.entry(a.to_owned()).or_default(),
+                Some(Trigger::Level) => &mut index.level,
+                Some(Trigger::Streak) => &mut index.streak,
+                Some(Trigger::Quests) => &mut index.quests,
+                Some(Trigger::Achievements) => &mut index.achievements,
+                None => continue,
+            };
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
+    for list in index.thresholds.values_mut() {
+        list.sort_unstable();
+    }
+    index.achievements.sort_unstable();
+    index.achievements.dedup();
+    index
+}

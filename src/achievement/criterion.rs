@@ -1,0 +1,295 @@
+//! Criteria: when an achievement unlocks, as data.
+
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ConfigError, ConfigProblem};
+use crate::time::{PeriodKind, Tz};
+
+/// A window in the user's local calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalWindow {
+    /// Today.
+    Day,
+    /// This ISO week.
+    Week,
+    /// This month.
+    Month,
+}
+
+impl LocalWindow {
+    /// The first local day of the window holding `at`.
+    pub fn first_day(self, at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+        let kind = match self {
+            Self::Day => PeriodKind::Day,
+            Self::Week => PeriodKind::ISO_WEEK,
+            Self::Month => PeriodKind::Month,
+        };
+        kind.containing(at, tz).first_day()
+    }
+}
+
+/// When an achievement unlocks. Combine with `all` / `any`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Criterion {
+    /// A lifetime metric reaches a value (10 posts).
+    Metric {
+        /// The metric.
+        metric: String,
+        /// The value to reach.
+        at_least: u64,
+    },
+    /// A metric's increase within the current local day, week or month
+    /// reaches a value (20 comments this week).
+    MetricInWindow {
+        /// The metric.
+        metric: String,
+        /// The window.
+        window: LocalWindow,
+        /// The value to reach.
+        at_least: u64,
+    },
+    /// One activity (of `kind`, or any) carries an attribute at or above a
+    /// value (a post with 1,000 reactions).
+    Attribute {
+        /// Only activities of this kind.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// The attribute.
+        attribute: String,
+        /// The value to reach (at least 1).
+        at_least: i64,
+    },
+    /// Activities of `kind` at a local time of day in `[from_hour,
+    /// to_hour)` (wrapping past midnight if `from_hour > to_hour`) reach a
+    /// count (10 posts between midnight and 5 AM).
+    TimeOfDay {
+        /// The activity kind.
+        kind: String,
+        /// First hour (0–23).
+        from_hour: u32,
+        /// Hour the range ends before (1–24).
+        to_hour: u32,
+        /// The count to reach.
+        at_least: u64,
+    },
+    /// The level reaches a value.
+    Level {
+        /// The level.
+        at_least: u32,
+    },
+    /// The login streak (the longest, so it also backfills) reaches a value.
+    Streak {
+        /// Days.
+        at_least: u32,
+    },
+    /// Quests completed (of a family, or any) reach a count.
+    Quests {
+        /// Only quests of this family.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        family: Option<String>,
+        /// The count.
+        at_least: u64,
+    },
+    /// Every listed achievement is unlocked.
+    Achievements {
+        /// Their ids.
+        ids: Vec<String>,
+    },
+    /// Achievements unlocked in a category reach a count.
+    AchievementsInCategory {
+        /// The category.
+        category: String,
+        /// The count.
+        at_least: u64,
+    },
+    /// Granted by the host (verified account, bug fixed, moderator's
+    /// choice, event participation).
+    Granted,
+    /// Every sub-criterion holds.
+    All {
+        /// The sub-criteria.
+        of: Vec<Self>,
+    },
+    /// At least one sub-criterion holds.
+    Any {
+        /// The sub-criteria.
+        of: Vec<Self>,
+    },
+}
+
+/// What a leaf criterion reacts to, for the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Trigger<'a> {
+    Metric(&'a str),
+    Kind(&'a str),
+    Attribute(&'a str),
+    Level,
+    Streak,
+    Quests,
+    Achievements,
+}
+
+impl Criterion {
+    /// Check targets and windows; `field` is this criterion's path.
+    pub(super) fn validate(&self, field: &str) -> Result<(), ConfigError> {
+        let err = |name: &str, problem| Err(ConfigError::new(format!("{field}.{name}"), problem));
+        match self {
+            Self::Metric { metric, at_least }
+            | Self::MetricInWindow {
+                metric, at_least, ..
+            } => {
+                if metric.trim().is_empty() {
+                    return err("metric", ConfigProblem::Empty);
+                }
+                if *at_least == 0 {
+                    return err("at_least", ConfigProblem::Zero);
+                }
+            }
+            Self::Attribute {
+                attribute,
+                at_least,
+                ..
+            } => {
+                if attribute.trim().is_empty() {
+                    return err("attribute", ConfigProblem::Empty);
+                }
+                if *at_least <= 0 {
+                    return err("at_least", ConfigProblem::OutOfRange("at least 1".into()));
+                }
+            }
+            Self::TimeOfDay {
+                from_hour,
+                to_hour,
+                at_least,
+                ..
+            } => {
+                if *from_hour > 23 {
+                    return err("from_hour", ConfigProblem::OutOfRange("0 to 23".into()));
+                }
+                if *to_hour == 0 || *to_hour > 24 {
+                    return err("to_hour", ConfigProblem::OutOfRange("1 to 24".into()));
+                }
+                if from_hour == to_hour {
+                    return err("to_hour", ConfigProblem::Empty);
+                }
+                if *at_least == 0 {
+                    return err("at_least", ConfigProblem::Zero);
+                }
+            }
+            Self::Level { at_least } | Self::Streak { at_least } if *at_least == 0 => {
+                return err("at_least", ConfigProblem::Zero);
+            }
+            Self::Quests { at_least, .. } | Self::AchievementsInCategory { at_least, .. }
+                if *at_least == 0 =>
+            {
+                return err("at_least", ConfigProblem::Zero);
+            }
+            Self::Achievements { ids } if ids.is_empty() => {
+                return err("ids", ConfigProblem::Empty);
+            }
+            Self::All { of } | Self::Any { of } => {
+                if of.is_empty() {
+                    return err("of", ConfigProblem::Empty);
+                }
+                for (i, c) in of.iter().enumerate() {
+                    c.validate(&format!("{field}.of[{i}]"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Every leaf, depth first.
+    pub(super) fn leaves(&self) -> Vec<&Self> {
+        match self {
+            Self::All { of } | Self::Any { of } => of.iter().flat_map(Self::leaves).collect(),
+            leaf => vec![leaf],
+        }
+    }
+
+    /// What this leaf reacts to.
+    pub(super) fn trigger(&self) -> Option<Trigger<'_>> {
+        Some(match self {
+            Self::Metric { metric, .. } | Self::MetricInWindow { metric, .. } => {
+                Trigger::Metric(metric)
+            }
+            Self::Attribute {
+                kind: Some(kind), ..
+            }
+            | Self::TimeOfDay { kind, .. } => Trigger::Kind(kind),
+            Self::Attribute { attribute, .. } => Trigger::Attribute(attribute),
+            Self::Level { .. } => Trigger::Level,
+            Self::Streak { .. } => Trigger::Streak,
+            Self::Quests { .. } => Trigger::Quests,
+            Self::Achievements { .. } | Self::AchievementsInCategory { .. } => {
+                Trigger::Achievements
+            }
+            Self::Granted | Self::All { .. } | Self::Any { .. } => return None,
+        })
+    }
+
+    /// Whether this leaf keeps a per-user counter.
+    pub(super) fn counts(&self) -> bool {
+        matches!(
+            self,
+            Self::MetricInWindow { .. } | Self::TimeOfDay { .. } | Self::Attribute { .. }
+        )
+    }
+
+    /// Fold one activity into this leaf's counter `(window, value)`.
+    pub(super) fn observe(
+        &self,
+        counter: &mut (NaiveDate, u64),
+        kind: Option<&str>,
+        metrics: &[(String, u64)],
+        attributes: &std::collections::BTreeMap<String, i64>,
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) {
+        match self {
+            Self::MetricInWindow { metric, window, .. } => {
+                let by = metrics
+                    .iter()
+                    .filter(|(m, _)| m == metric)
+                    .fold(0u64, |s, (_, by)| s.saturating_add(*by));
+                if by == 0 {
+                    return;
+                }
+                let w = window.first_day(at, tz);
+                if w > counter.0 {
+                    *counter = (w, by);
+                } else if w == counter.0 {
+                    counter.1 = counter.1.saturating_add(by);
+                }
+            }
+            Self::TimeOfDay {
+                kind: k,
+                from_hour,
+                to_hour,
+                ..
+            } if kind == Some(k.as_str()) => {
+                let hour = at.with_timezone(&tz).hour();
+                let inside = if from_hour < to_hour {
+                    *from_hour <= hour && hour < *to_hour
+                } else {
+                    hour >= *from_hour || hour < *to_hour
+                };
+                if inside {
+                    counter.1 = counter.1.saturating_add(1);
+                }
+            }
+            Self::Attribute {
+                kind: k, attribute, ..
+            } if k.is_none() || k.as_deref() == kind => {
+                if let Some(v) = attributes.get(attribute) {
+                    counter.1 = counter.1.max(u64::try_from(*v).unwrap_or(0));
+                }
+            }
+            _ => {}
+        }
+    }
+}

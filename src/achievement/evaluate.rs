@@ -1,0 +1,516 @@
+//! The evaluator: what one activity unlocked, and progress on what it
+//! affected; backfill; host grants and revocations.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::catalog::Catalog;
+use super::criterion::Criterion;
+use super::state::{AchievementState, Unlocked};
+use super::{Achievement, Rarity};
+use crate::activity::Metrics;
+use crate::time::Tz;
+
+/// What the evaluator reads about a user besides their achievements.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// Lifetime metric counters (after the activity).
+    pub metrics: &'a Metrics,
+    /// The level.
+    pub level: u32,
+    /// The current login streak.
+    pub streak_current: u32,
+    /// The longest login streak.
+    pub streak_longest: u32,
+    /// Quests completed, all time.
+    pub quests_completed: u64,
+    /// Quests completed by family.
+    pub quests_by_family: &'a BTreeMap<String, u64>,
+}
+
+/// What one activity (or a later round of its cascade) changed.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// The activity's kind (`None` for a cascade round or backfill).
+    pub kind: Option<&'a str>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The user's time zone.
+    pub tz: Tz,
+    /// Metric increments it caused.
+    pub metrics: &'a [(String, u64)],
+    /// Its attributes.
+    pub attributes: &'a BTreeMap<String, i64>,
+    /// Whether the level rose.
+    pub level_changed: bool,
+    /// Whether the streak changed.
+    pub streak_changed: bool,
+    /// Whether a quest was completed.
+    pub quests_changed: bool,
+}
+
+/// An achievement (or one tier of it) unlocked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unlock {
+    /// Its id.
+    pub id: String,
+    /// Its code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// The tier (0-based) for tiered achievements.
+    pub tier: Option<u32>,
+    /// Its rarity.
+    pub rarity: Rarity,
+    /// XP paid (base × rarity multiplier).
+    pub xp: u64,
+    /// Points paid.
+    pub points: u64,
+    /// Achievement score gained (lost, for a revocation).
+    pub score: u64,
+}
+
+/// Progress on one achievement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AchievementProgress {
+    /// Its id.
+    pub id: String,
+    /// The criterion's current value (for `all`: sub-criteria met).
+    pub current: u64,
+    /// The value that unlocks it (its next tier's, for tiers).
+    pub target: u64,
+    /// `current / target`, in [0, 1].
+    pub fraction: f64,
+    /// Whether it is (fully) unlocked.
+    pub unlocked: bool,
+}
+
+/// What an evaluation found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evaluation {
+    /// Newly unlocked, in evaluation order (stable for the same input).
+    pub unlocked: Vec<Unlock>,
+    /// Progress on the achievements the change affected.
+    pub progress: Vec<AchievementProgress>,
+}
+
+/// A refused grant or revocation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AchievementError {
+    /// No achievement has this id.
+    #[error("unknown achievement `{0}`")]
+    Unknown(String),
+}
+
+fn progress(id: &str, current: u64, target: u64, unlocked: bool) -> AchievementProgress {
+    let fraction = if unlocked || target == 0 {
+        1.0
+    } else {
+        (current as f64 / target as f64).min(1.0)
+    };
+    AchievementProgress {
+        id: id.to_owned(),
+        current,
+        target,
+        fraction,
+        unlocked,
+    }
+}
+
+impl Catalog {
+    /// Count the activity into the criteria that keep counters, then check
+    /// every achievement the change can affect (through the index), then
+    /// those depending on achievements unlocked meanwhile.
+    pub fn evaluate(
+        &self,
+        state: &mut AchievementState,
+        facts: &Facts<'_>,
+        change: &Change<'_>,
+    ) -> Evaluation {
+        let index = &self.index;
+        let mut eval = Evaluation::default();
+        let mut affected: Vec<u32> = Vec::new();
+        let mut crossed: Vec<u32> = Vec::new();
+        for (metric, by) in change.metrics {
+            let new = facts.metrics.get(metric);
+            let old = new.saturating_sub(*by);
+            if let Some(list) = index.thresholds.get(metric.as_str()) {
+                let lo = list.partition_point(|(t, _)| *t <= old);
+                let hi = list.partition_point(|(t, _)| *t <= new);
+                crossed.extend(list[lo..hi].iter().map(|(_, i)| *i));
+                if let Some((target, i)) = list.get(hi)
+                    && let Some(e) = self.entries.get(*i as usize)
+                {
+                    eval.progress.push(progress(&e.id, new, *target, false));
+                }
+            }
+            affected.extend(index.metric.get(metric.as_str()).into_iter().flatten());
+        }
+        if let Some(kind) = change.kind {
+            affected.extend(index.kind.get(kind).into_iter().flatten());
+        }
+        for attribute in change.attributes.keys() {
+            affected.extend(
+                index
+                    .attribute
+                    .get(attribute.as_str())
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        if change.level_changed {
+            affected.extend(&index.level);
+        }
+        if change.streak_changed {
+            affected.extend(&index.streak);
+        }
+        if change.quests_changed {
+            affected.extend(&index.quests);
+        }
+        affected.sort_unstable();
+        affected.dedup();
+        if change.kind.is_some() || !change.metrics.is_empty() {
+            for &i in &affected {
+                self.observe(state, i as usize, change);
+            }
+        }
+        for &i in crossed.iter().chain(&affected) {
+            self.check(state, facts, change, i as usize, &mut eval);
+        }
+        self.cascade(state, facts, change, &mut eval);
+        eval
+    }
+
+    /// Re-check achievements that depend on others while unlocks happen.
+    fn cascade(
+        &self,
+        state: &mut AchievementState,
+        facts: &Facts<'_>,
+        change: &Change<'_>,
+        eval: &mut Evaluation,
+    ) {
+        let mut seen = 0;
+        while eval.unlocked.len() > seen {
+            seen = eval.unlocked.len();
+            for &i in &self.index.achievements {
+                self.check(state, facts, change, i as usize, eval);
+            }
+        }
+    }
+
+    /// Evaluate every achievement against the whole state: unlocks what the
+    /// user already qualifies for (a newly added achievement reaching
+    /// existing users).
+    pub fn backfill(
+        &self,
+        state: &mut AchievementState,
+        facts: &Facts<'_>,
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) -> Evaluation {
+        let attributes = BTreeMap::new();
+        let change = Change {
+            kind: None,
+            at,
+            tz,
+            metrics: &[],
+            attributes: &attributes,
+            level_changed: false,
+            streak_changed: false,
+            quests_changed: false,
+        };
+        let mut eval = Evaluation::default();
+        for i in 0..self.entries.len() {
+            self.check(state, facts, &change, i, &mut eval);
+        }
+        self.cascade(state, facts, &change, &mut eval);
+        eval
+    }
+
+    /// Progress on every entry, in catalog order (for the achievement grid).
+    pub fn progress(
+        &self,
+        state: &AchievementState,
+        facts: &Facts<'_>,
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) -> Vec<AchievementProgress> {
+        let attributes = BTreeMap::new();
+        let change = Change {
+            kind: None,
+            at,
+            tz,
+            metrics: &[],
+            attributes: &attributes,
+            level_changed: false,
+            streak_changed: false,
+            quests_changed: false,
+        };
+        self.entries
+            .iter()
+            .map(|e| {
+                let done = state.tiers(&e.id) as usize;
+                let (current, target) = self.measure_entry(e, state, facts, &change);
+                let target = e.tiers.get(done).map_or(target, |t| t.target);
+                progress(&e.id, current, target, done >= e.tiers.len().max(1))
+            })
+            .collect()
+    }
+
+    /// Unlock `id` (its next tier) as granted by the host. `Ok(None)` if it
+    /// is already fully unlocked.
+    pub fn grant(
+        &self,
+        state: &mut AchievementState,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Unlock>, AchievementError> {
+        let i = self
+            .position(id)
+            .ok_or_else(|| AchievementError::Unknown(id.to_owned()))?;
+        let e = &self.entries[i];
+        let done = state.tiers(id) as usize;
+        if done >= e.tiers.len().max(1) {
+            return Ok(None);
+        }
+        let unlock = unlock(state, e, (!e.tiers.is_empty()).then_some(done), at);
+        if let Some(u) = state.unlocked.get_mut(id) {
+            u.granted = true;
+        }
+        Ok(Some(unlock))
+    }
+
+    /// Take `id` away (every tier). Returns what was removed (its `score`
+    /// is the score lost; XP and points already paid stay paid).
+    pub fn revoke(
+        &self,
+        state: &mut AchievementState,
+        id: &str,
+    ) -> Result<Option<Unlock>, AchievementError> {
+        let i = self
+            .position(id)
+            .ok_or_else(|| AchievementError::Unknown(id.to_owned()))?;
+        let e = &self.entries[i];
+        let Some(removed) = state.unlocked.remove(id) else {
+            return Ok(None);
+        };
+        state.score = state.score.saturating_sub(removed.score);
+        Ok(Some(Unlock {
+            id: e.id.clone(),
+            code: e.code.clone(),
+            name: e.name.clone(),
+            tier: None,
+            rarity: e.rarity,
+            xp: 0,
+            points: 0,
+            score: removed.score,
+        }))
+    }
+
+    /// Fold the activity into entry `i`'s counters.
+    fn observe(&self, state: &mut AchievementState, i: usize, change: &Change<'_>) {
+        let n = self.index.counters[i];
+        let e = &self.entries[i];
+        if n == 0 || state.tiers(&e.id) as usize >= e.tiers.len().max(1) {
+            return;
+        }
+        let counters = match state.counters.get_mut(&e.id) {
+            Some(c) => c,
+            None => state
+                .counters
+                .entry(e.id.clone())
+                .or_insert_with(|| vec![(NaiveDate::MIN, 0); n]),
+        };
+        let leaves = e.criterion.leaves();
+        for (leaf, counter) in leaves
+            .into_iter()
+            .filter(|l| l.counts())
+            .zip(counters.iter_mut())
+        {
+            leaf.observe(
+                counter,
+                change.kind,
+                change.metrics,
+                change.attributes,
+                change.at,
+                change.tz,
+            );
+        }
+    }
+
+    /// Unlock entry `i` (or its due tiers) if its criterion, prerequisites
+    /// and availability allow; otherwise report its progress.
+    fn check(
+        &self,
+        state: &mut AchievementState,
+        facts: &Facts<'_>,
+        change: &Change<'_>,
+        i: usize,
+        eval: &mut Evaluation,
+    ) {
+        let e = &self.entries[i];
+        let mut done = state.tiers(&e.id) as usize;
+        let total = e.tiers.len().max(1);
+        if done >= total {
+            return;
+        }
+        let (current, target) = self.measure_entry(e, state, facts, change);
+        let open = e.available.is_none_or(|a| a.contains(change.at))
+            && e.prerequisites.iter().all(|p| state.is_unlocked(p));
+        if e.tiers.is_empty() {
+            if open && current >= target && !matches!(e.criterion, Criterion::Granted) {
+                eval.unlocked.push(unlock(state, e, None, change.at));
+            } else {
+                eval.progress.push(progress(&e.id, current, target, false));
+            }
+            return;
+        }
+        while open && done < total && current >= e.tiers[done].target {
+            eval.unlocked.push(unlock(state, e, Some(done), change.at));
+            done += 1;
+        }
+        if let Some(next) = e.tiers.get(done) {
+            eval.progress
+                .push(progress(&e.id, current, next.target, false));
+        }
+    }
+
+    /// An entry's criterion value and target.
+    fn measure_entry(
+        &self,
+        e: &Achievement,
+        state: &AchievementState,
+        facts: &Facts<'_>,
+        change: &Change<'_>,
+    ) -> (u64, u64) {
+        let counters = state.counters.get(&e.id).map_or(&[][..], Vec::as_slice);
+        let mut cursor = 0;
+        self.measure(
+            &e.criterion,
+            &e.id,
+            state,
+            facts,
+            change,
+            counters,
+            &mut cursor,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn measure(
+        &self,
+        c: &Criterion,
+        id: &str,
+        state: &AchievementState,
+        facts: &Facts<'_>,
+        change: &Change<'_>,
+        counters: &[(NaiveDate, u64)],
+        cursor: &mut usize,
+    ) -> (u64, u64) {
+        let mut counter = || {
+            let value = counters
+                .get(*cursor)
+                .copied()
+                .unwrap_or((NaiveDate::MIN, 0));
+            *cursor += 1;
+            value
+        };
+        match c {
+            Criterion::Metric { metric, at_least } => (facts.metrics.get(metric), *at_least),
+            Criterion::MetricInWindow {
+                window, at_least, ..
+            } => {
+                let (w, value) = counter();
+                let current = if w == window.first_day(change.at, change.tz) {
+                    value
+                } else {
+                    0
+                };
+                (current, *at_least)
+            }
+            Criterion::Attribute { at_least, .. } => (counter().1, at_least.unsigned_abs()),
+            Criterion::TimeOfDay { at_least, .. } => (counter().1, *at_least),
+            Criterion::Level { at_least } => (u64::from(facts.level), u64::from(*at_least)),
+            Criterion::Streak { at_least } => (
+                u64::from(facts.streak_longest.max(facts.streak_current)),
+                u64::from(*at_least),
+            ),
+            Criterion::Quests { family, at_least } => {
+                let done = match family {
+                    Some(f) => facts.quests_by_family.get(f).copied().unwrap_or(0),
+                    None => facts.quests_completed,
+                };
+                (done, *at_least)
+            }
+            Criterion::Achievements { ids } => (
+                ids.iter().filter(|id| state.is_unlocked(id)).count() as u64,
+                ids.len() as u64,
+            ),
+            Criterion::AchievementsInCategory { category, at_least } => {
+                let n = state
+                    .unlocked
+                    .keys()
+                    .filter(|id| self.get(id).is_some_and(|e| &e.category == category))
+                    .count();
+                (n as u64, *at_least)
+            }
+            Criterion::Granted => (
+                u64::from(state.unlocked.get(id).is_some_and(|u| u.granted)),
+                1,
+            ),
+            Criterion::All { of } => {
+                let met = of
+                    .iter()
+                    .filter(|c| {
+                        let (cur, target) =
+                            self.measure(c, id, state, facts, change, counters, cursor);
+                        cur >= target
+                    })
+                    .count();
+                (met as u64, of.len() as u64)
+            }
+            Criterion::Any { of } => {
+                let mut best = (0, 1);
+                for c in of {
+                    let (cur, target) = self.measure(c, id, state, facts, change, counters, cursor);
+                    if cur >= target {
+                        best = (1, 1);
+                    }
+                }
+                best
+            }
+        }
+    }
+}
+
+/// Record an unlock of `e` (tier `tier`) in `state` and describe it.
+fn unlock(
+    state: &mut AchievementState,
+    e: &Achievement,
+    tier: Option<usize>,
+    at: DateTime<Utc>,
+) -> Unlock {
+    let score = e.rarity.score();
+    let entry = state.unlocked.entry(e.id.clone()).or_insert(Unlocked {
+        at,
+        tiers: 0,
+        granted: false,
+        score: 0,
+    });
+    entry.tiers = entry.tiers.saturating_add(1);
+    entry.score = entry.score.saturating_add(score);
+    state.score = state.score.saturating_add(score);
+    Unlock {
+        id: e.id.clone(),
+        code: e.code.clone(),
+        name: e.name.clone(),
+        tier: tier.map(|t| t as u32),
+        rarity: e.rarity,
+        xp: e.reward_xp(tier),
+        points: e.reward_points(tier),
+        score,
+    }
+}

@@ -1,0 +1,73 @@
+//! A user's achievements: what is unlocked, and the counters criteria keep.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One unlocked achievement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unlocked {
+    /// When it (its first tier) was unlocked.
+    pub at: DateTime<Utc>,
+    /// Tiers unlocked (1 for an achievement without tiers).
+    pub tiers: u32,
+    /// Whether the host granted it.
+    #[serde(default)]
+    pub granted: bool,
+    /// The score it contributes.
+    pub score: u64,
+}
+
+/// A user's achievement state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AchievementState {
+    /// Unlocked achievements by id.
+    pub unlocked: BTreeMap<String, Unlocked>,
+    /// Counters of windowed, time-of-day and attribute criteria, by
+    /// achievement id, one `(window, value)` per counting leaf.
+    pub counters: BTreeMap<String, Vec<(NaiveDate, u64)>>,
+    /// The achievement score (sum over unlocked).
+    pub score: u64,
+}
+
+impl AchievementState {
+    /// Whether `id` (at least its first tier) is unlocked.
+    pub fn is_unlocked(&self, id: &str) -> bool {
+        self.unlocked.contains_key(id)
+    }
+
+    /// Tiers of `id` unlocked.
+    pub fn tiers(&self, id: &str) -> u32 {
+        self.unlocked.get(id).map_or(0, |u| u.tiers)
+    }
+
+    /// How many achievements are unlocked.
+    pub fn unlocked_count(&self) -> usize {
+        self.unlocked.len()
+    }
+
+    /// The achievement score.
+    pub fn score(&self) -> u64 {
+        self.score
+    }
+
+    /// Ids of unlocked achievements, sorted.
+    pub fn unlocked_ids(&self) -> impl Iterator<Item = &str> {
+        self.unlocked.keys().map(String::as_str)
+    }
+
+    /// Ids of achievements the host granted.
+    pub fn granted_ids(&self) -> impl Iterator<Item = &str> {
+        self.unlocked
+            .iter()
+            .filter(|(_, u)| u.granted)
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// When `id` was unlocked.
+    pub fn unlocked_at(&self, id: &str) -> Option<DateTime<Utc>> {
+        self.unlocked.get(id).map(|u| u.at)
+    }
+}

@@ -1,0 +1,223 @@
+//! The whole game configuration: curve, bands, XP rules, streaks, quests,
+//! the achievement catalog and the boards, validated once.
+//!
+//! Build it in code, or load it with serde from any format (JSON and TOML
+//! are tested). Loading validates every part and rejects a bad one with a
+//! [`ConfigError`] naming the field; after that nothing in the engine can
+//! fail on configuration.
+//!
+//! ```
+//! use gamify::config::Config;
+//!
+//! let sparkle = Config::sparkle();
+//! let json = serde_json::to_string(&sparkle).unwrap();
+//! let loaded: Config = serde_json::from_str(&json).unwrap();
+//! assert_eq!(loaded, sparkle);
+//!
+//! let bad = json.replacen("\"future_tolerance_secs\":300", "\"future_tolerance_secs\":999999", 1);
+//! let err = serde_json::from_str::<Config>(&bad).unwrap_err().to_string();
+//! assert!(err.contains("future_tolerance_secs"), "{err}");
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::achievement::Catalog;
+use crate::activity::Activity;
+use crate::error::{ConfigError, ConfigProblem};
+use crate::leaderboard::{BoardSpec, sparkle_boards};
+use crate::level::{LevelBand, LevelBands, LevelCurve};
+use crate::quest::QuestBook;
+use crate::streak::StreakRules;
+use crate::time::Tz;
+use crate::xp::XpRules;
+
+/// The longest clock skew an activity's time may be ahead of `now`: one day.
+const MAX_FUTURE_TOLERANCE_SECS: u32 = 86_400;
+
+/// A validated game configuration. Cheap to share: the engine holds it in an
+/// `Arc`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawConfig")]
+pub struct Config {
+    /// The level curve.
+    pub curve: LevelCurve,
+    /// Named level bands ("Rising Star 10+").
+    pub bands: LevelBands,
+    /// XP and points per activity kind, boosts, limits, level-up bonus.
+    pub xp: XpRules,
+    /// The daily login streak.
+    pub streak: StreakRules,
+    /// Daily and weekly quests.
+    pub quests: QuestBook,
+    /// The achievement catalog.
+    pub achievements: Catalog,
+    /// The leaderboards the engine keeps.
+    pub boards: Vec<BoardSpec>,
+    /// Lifetime metrics each activity kind increases by one
+    /// (`post_created` → `posts`). An activity's own metric increments are
+    /// added on top.
+    pub kind_metrics: BTreeMap<String, Vec<String>>,
+    /// The time zone of users who have not set one.
+    pub default_time_zone: Tz,
+    /// How far (seconds) an activity's time may be ahead of `now` before it
+    /// is refused as coming from the future; at most one day.
+    pub future_tolerance_secs: u32,
+}
+
+/// The unvalidated shape of [`Config`], as it is written in a file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    curve: LevelCurve,
+    #[serde(default)]
+    bands: LevelBands,
+    xp: XpRules,
+    streak: StreakRules,
+    #[serde(default)]
+    quests: QuestBook,
+    #[serde(default)]
+    achievements: Catalog,
+    #[serde(default)]
+    boards: Vec<BoardSpec>,
+    #[serde(default)]
+    kind_metrics: BTreeMap<String, Vec<String>>,
+    #[serde(default = "utc")]
+    default_time_zone: Tz,
+    #[serde(default = "default_tolerance")]
+    future_tolerance_secs: u32,
+}
+
+fn utc() -> Tz {
+    Tz::UTC
+}
+
+fn default_tolerance() -> u32 {
+    300
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
+        let mut ids = BTreeSet::new();
+        for (i, board) in raw.boards.iter().enumerate() {
+            if !ids.insert(board.id.as_str()) {
+                return Err(
+                    ConfigError::new("id", ConfigProblem::Duplicate(board.id.clone()))
+                        .within(format!("boards[{i}]")),
+                );
+            }
+        }
+        for (kind, metrics) in &raw.kind_metrics {
+            if metrics.iter().any(String::is_empty) {
+                return Err(
+                    ConfigError::new(kind.as_str(), ConfigProblem::Empty).within("kind_metrics")
+                );
+            }
+        }
+        if raw.future_tolerance_secs > MAX_FUTURE_TOLERANCE_SECS {
+            return Err(ConfigError::new(
+                "future_tolerance_secs",
+                ConfigProblem::OutOfRange(format!("at most {MAX_FUTURE_TOLERANCE_SECS}")),
+            ));
+        }
+        Ok(Self {
+            curve: raw.curve,
+            bands: raw.bands,
+            xp: raw.xp,
+            streak: raw.streak,
+            quests: raw.quests,
+            achievements: raw.achievements,
+            boards: raw.boards,
+            kind_metrics: raw.kind_metrics,
+            default_time_zone: raw.default_time_zone,
+            future_tolerance_secs: raw.future_tolerance_secs,
+        })
+    }
+}
+
+// `std::sync::LazyLock` rather than once_cell: the standard library has had
+// it since Rust 1.80, so the preset costs no dependency.
+static SPARKLE: LazyLock<Config> = LazyLock::new(|| Config {
+    curve: LevelCurve::sparkle(),
+    bands: sparkle_bands(),
+    xp: XpRules::sparkle(),
+    streak: StreakRules::sparkle(),
+    quests: QuestBook::sparkle(),
+    achievements: Catalog::sparkle().clone(),
+    boards: sparkle_boards(),
+    kind_metrics: [
+        ("post_created", "posts"),
+        ("comment_created", "comments"),
+        ("reaction_given", "reactions_given"),
+        ("reaction_received", "reactions_received"),
+        ("follow_received", "followers"),
+        ("daily_login", "logins"),
+        ("post_featured", "featured_posts"),
+        ("post_viral", "viral_posts"),
+    ]
+    .into_iter()
+    .map(|(kind, metric)| (kind.to_owned(), vec![metric.to_owned()]))
+    .collect(),
+    default_time_zone: Tz::UTC,
+    future_tolerance_secs: 300,
+});
+
+/// The seed's level titles.
+fn sparkle_bands() -> LevelBands {
+    // The titles of the seed's level achievements, held from their level.
+    let band = |min_level, title: &str| LevelBand {
+        min_level,
+        title: title.to_owned(),
+    };
+    LevelBands::new(vec![
+        band(1, "Newcomer"),
+        band(10, "Rising Star"),
+        band(25, "Veteran"),
+        band(50, "Elite"),
+        band(100, "Legendary"),
+    ])
+    .unwrap_or_default()
+}
+
+impl Config {
+    /// The built-in Sparkle Universe preset: the seed's curve, XP table,
+    /// streak bonus, quests, achievement catalog and boards. Built once per
+    /// process; this returns a copy.
+    pub fn sparkle() -> Self {
+        SPARKLE.clone()
+    }
+
+    /// A shared reference to the sparkle preset, without copying it.
+    pub fn sparkle_ref() -> &'static Self {
+        &SPARKLE
+    }
+
+    /// The lifetime metric increments `activity` causes: its own
+    /// increments, and one for each metric its kind maps to that the
+    /// activity does not count itself (a `reaction_received` carrying
+    /// `reactions_received = 40` adds 40, not 41).
+    pub fn metrics_of(&self, activity: &Activity) -> Vec<(String, u64)> {
+        let by_kind = self.kind_metrics.get(&activity.kind).into_iter().flatten();
+        let mut out: Vec<(String, u64)> = by_kind
+            .filter(|m| !activity.metrics.contains_key(*m))
+            .map(|m| (m.clone(), 1))
+            .collect();
+        out.extend(
+            activity
+                .metrics
+                .iter()
+                .filter(|(_, by)| **by > 0)
+                .map(|(m, by)| (m.clone(), *by)),
+        );
+        out
+    }
+
+    /// The board spec with this id.
+    pub fn board(&self, id: &str) -> Option<&BoardSpec> {
+        self.boards.iter().find(|b| b.id == id)
+    }
+}

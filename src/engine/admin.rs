@@ -1,0 +1,214 @@
+//! Admin operations: manual adjustments, time zones, achievement grants and
+//! revocations, board resets. Each is its own atomic store transaction and
+//! writes its own ledger entries; history is never edited.
+
+use crate::activity::UserId;
+use crate::ledger::{Currency, LedgerDraft, Reason};
+use crate::outcome::{Event, Outcome};
+use crate::state::UserState;
+use crate::step::{Books, StepError};
+use crate::store::{Commit, Transacted};
+use crate::time::Tz;
+
+use super::{Engine, RecordError};
+
+impl Engine {
+    /// Add `amount` (negative to remove) of XP or points to `user`, with the
+    /// operator's `note`, as a ledger entry of its own. The level follows the
+    /// new XP total, down as well as up (no level-up bonus is paid for an
+    /// adjustment). Refused, changing nothing, if the balance would go below
+    /// zero or beyond `u64::MAX`.
+    pub fn adjust(
+        &self,
+        user: UserId,
+        currency: Currency,
+        amount: i64,
+        note: impl Into<String>,
+    ) -> Result<Outcome, RecordError> {
+        let note = note.into();
+        let now = self.now();
+        let config = &*self.config;
+        self.admin(user, &mut |state| {
+            let balance = match currency {
+                Currency::Xp => state.xp,
+                Currency::Points => state.points,
+            };
+            let new = balance
+                .checked_add_signed(amount)
+                .ok_or(StepError::BalanceOutOfRange {
+                    currency,
+                    balance,
+                    change: amount,
+                })?;
+            let mut outcome = Outcome::new(user, None, now);
+            outcome.events.push(Event::Adjusted {
+                currency,
+                amount,
+                note: note.clone(),
+            });
+            match currency {
+                Currency::Xp => {
+                    state.xp = new;
+                    outcome.totals.xp = amount;
+                    let level = config.curve.level_for_xp(new);
+                    for level in (state.level.saturating_add(1))..=level {
+                        outcome.events.push(Event::LevelUp { level, bonus_xp: 0 });
+                    }
+                    if level < state.level {
+                        outcome.events.push(Event::LevelDown { level });
+                    }
+                    state.level = level;
+                }
+                Currency::Points => {
+                    state.points = new;
+                    outcome.totals.points = amount;
+                }
+            }
+            outcome.totals.close(state);
+            Ok(Commit {
+                outcome,
+                ledger: vec![LedgerDraft {
+                    currency,
+                    amount,
+                    reason: Reason::Adjustment { note: note.clone() },
+                }],
+            })
+        })
+    }
+
+    /// Set the time zone `user`'s days, weeks and months are counted in.
+    ///
+    /// The streak keeps its last local date: the next activity is compared
+    /// with it in the new zone, so a traveller's streak survives the move.
+    pub fn set_time_zone(&self, user: UserId, tz: Tz) -> Result<Outcome, RecordError> {
+        let now = self.now();
+        self.admin(user, &mut |state| {
+            state.time_zone = Some(tz);
+            let mut outcome = Outcome::new(user, None, now);
+            outcome
+                .events
+                .push(Event::TimeZoneChanged { time_zone: tz });
+            outcome.totals.close(state);
+            Ok(Commit {
+                outcome,
+                ledger: vec![],
+            })
+        })
+    }
+
+    /// Grant achievement `id` to `user` (the host's "granted" criterion, or a
+    /// moderator's choice), with its rewards and any level-ups they cause.
+    /// Granting an unlocked achievement changes nothing.
+    pub fn grant(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
+        let now = self.now();
+        let config = &*self.config;
+        self.admin(user, &mut |state| {
+            let mut achievements = state.achievements.clone();
+            let unlock = config.achievements.grant(&mut achievements, id, now)?;
+            state.achievements = achievements;
+            let mut books = Books::new();
+            let mut events = crate::step::Events::default();
+            if let Some(unlock) = unlock {
+                crate::step::credit_unlocks(
+                    state,
+                    crate::achievement::Evaluation {
+                        unlocked: vec![unlock],
+                        progress: vec![],
+                    },
+                    &mut books,
+                    &mut events,
+                );
+                crate::step::level_up(config, state, &mut books, &mut events);
+            }
+            Ok(finish(user, now, state, books, events))
+        })
+    }
+
+    /// Revoke achievement `id` from `user`. Its XP and points stay (they are
+    /// history: use [`adjust`](Self::adjust) to take them back); its score
+    /// leaves the achievements board.
+    pub fn revoke(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
+        let now = self.now();
+        let config = &*self.config;
+        self.admin(user, &mut |state| {
+            let mut achievements = state.achievements.clone();
+            let revoked = config.achievements.revoke(&mut achievements, id)?;
+            state.achievements = achievements;
+            let mut books = Books::new();
+            let events = crate::step::Events::default();
+            let mut outcome_events = Vec::new();
+            if let Some(unlock) = revoked {
+                books.totals.achievement_score = -i64::try_from(unlock.score).unwrap_or(i64::MAX);
+                outcome_events.push(Event::AchievementRevoked { id: unlock.id });
+            }
+            let mut commit = finish(user, now, state, books, events);
+            commit.outcome.events.extend(outcome_events);
+            Ok(commit)
+        })
+    }
+
+    /// Close the current window of board `id` now: its standings become the
+    /// previous window's final standings and the window starts empty. Each
+    /// user's recorded window gain is cleared in its own transaction, so the
+    /// reset survives a restart. Returns `false` for an unknown board.
+    pub fn reset_board(&self, id: &str) -> Result<bool, RecordError> {
+        let now = self.now();
+        if !self.boards.reset(id, now) {
+            return Ok(false);
+        }
+        for user in self.store.users()? {
+            let touched = self
+                .store
+                .load(user)?
+                .is_some_and(|s| s.windows.contains_key(id));
+            if touched {
+                self.store.transact(user, None, &mut |state| {
+                    state.windows.remove(id);
+                    let mut outcome = Outcome::new(user, None, now);
+                    outcome.events.push(Event::BoardReset {
+                        board: id.to_owned(),
+                    });
+                    outcome.totals.close(state);
+                    Ok(Commit {
+                        outcome,
+                        ledger: vec![],
+                    })
+                })?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Run an admin step as its own transaction, then update boards and sinks.
+    pub(super) fn admin(
+        &self,
+        user: UserId,
+        step: &mut crate::store::Step<'_, StepError>,
+    ) -> Result<Outcome, RecordError> {
+        match self.store.transact(user, None, step)? {
+            Transacted::Applied(outcome) | Transacted::Duplicate(outcome) => {
+                self.boards.apply(&outcome, self.now());
+                self.deliver(&outcome);
+                Ok(outcome)
+            }
+        }
+    }
+}
+
+/// Assemble the commit of an admin step from its books and events.
+fn finish(
+    user: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+    state: &UserState,
+    mut books: Books,
+    events: crate::step::Events,
+) -> Commit {
+    let mut outcome = Outcome::new(user, None, now);
+    outcome.events = events.into_vec();
+    books.totals.close(state);
+    outcome.totals = books.totals;
+    Commit {
+        outcome,
+        ledger: books.ledger,
+    }
+}

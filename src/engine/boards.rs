@@ -1,0 +1,147 @@
+//! The engine's leaderboards: derived data, kept in memory, updated from
+//! each committed outcome and rebuilt from the users' states on start.
+//!
+//! Increments commute, so boards can be updated after the store commits,
+//! outside its lock, in whatever order threads finish.
+
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+
+use chrono::{DateTime, Utc};
+
+use crate::activity::UserId;
+use crate::config::Config;
+use crate::leaderboard::{Board, BoardSpec, ScoreMode};
+use crate::outcome::Outcome;
+use crate::state::UserState;
+use crate::step::{source_change, source_total};
+
+/// One board and the lock it is read and written under.
+struct Slot {
+    spec: BoardSpec,
+    board: RwLock<Board>,
+}
+
+/// Every configured board, in configuration order.
+pub(crate) struct Boards {
+    slots: Vec<Slot>,
+}
+
+/// Read access to one board, rolled over to the engine's `now`. Holds the
+/// board's read lock: drop it before recording on the same thread.
+#[derive(Debug)]
+pub struct BoardHandle<'a>(RwLockReadGuard<'a, Board>);
+
+impl std::ops::Deref for BoardHandle<'_> {
+    type Target = Board;
+
+    fn deref(&self) -> &Board {
+        &self.0
+    }
+}
+
+impl Boards {
+    pub(crate) fn new(config: &Config) -> Self {
+        Self {
+            slots: config
+                .boards
+                .iter()
+                .map(|spec| Slot {
+                    spec: spec.clone(),
+                    board: RwLock::new(Board::new(spec.clone())),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.spec.id.clone()).collect()
+    }
+
+    fn slot(&self, id: &str) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.spec.id == id)
+    }
+
+    /// Apply a committed outcome to every board its totals touch.
+    pub(crate) fn apply(&self, outcome: &Outcome, now: DateTime<Utc>) {
+        for slot in &self.slots {
+            let Some((increase, after)) = source_change(&slot.spec.source, &outcome.totals) else {
+                continue;
+            };
+            let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
+            let _ = match slot.spec.mode {
+                ScoreMode::Increment
+                    if increase == 0 && slot.spec.window.period_kind().is_none() =>
+                {
+                    // A decrease (an admin adjustment): an all-time board
+                    // shows the balance itself.
+                    board.set(outcome.user, after, now)
+                }
+                ScoreMode::Increment if increase == 0 => continue,
+                ScoreMode::Increment => board.record(outcome.user, increase, outcome.at, now),
+                ScoreMode::Replace | ScoreMode::KeepBest => {
+                    board.record(outcome.user, after, outcome.at, now)
+                }
+            };
+        }
+    }
+
+    /// Put one user's standing, as their state records it, on every board.
+    pub(crate) fn load_user(&self, user: UserId, state: &UserState, now: DateTime<Utc>) {
+        for slot in &self.slots {
+            let spec = &slot.spec;
+            let score = match spec.window.period_kind() {
+                None => source_total(&spec.source, state),
+                Some(kind) => {
+                    let current = kind.containing(now, spec.time_zone).first_day();
+                    match state.windows.get(&spec.id) {
+                        Some(gain) if gain.window == current => gain.amount,
+                        _ => continue,
+                    }
+                }
+            };
+            if score > 0 {
+                let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
+                let _ = board.set(user, score, now);
+            }
+        }
+    }
+
+    /// Empty every board (before a rebuild).
+    pub(crate) fn clear(&self) {
+        for slot in &self.slots {
+            let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
+            *board = Board::new(slot.spec.clone());
+        }
+    }
+
+    /// Read one board, rolled over to `now` first.
+    pub(crate) fn handle(&self, id: &str, now: DateTime<Utc>) -> Option<BoardHandle<'_>> {
+        let slot = self.slot(id)?;
+        slot.board
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .roll_to(now);
+        Some(BoardHandle(
+            slot.board.read().unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+
+    /// Close the current window of board `id` now (admin reset). Returns
+    /// whether the board exists.
+    pub(crate) fn reset(&self, id: &str, now: DateTime<Utc>) -> bool {
+        match self.slot(id) {
+            Some(slot) => {
+                slot.board
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .reset_window(now);
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The engine: the thin orchestrator a host service calls.
+//!
+//! For each activity it reads `now` from its [`Clock`], asks the [`Store`]
+//! for one atomic read-modify-write of the user's state (recording the
+//! activity id, so a repeat changes nothing), runs the pure
+//! [`step`](crate::step::step) inside it, updates the in-memory boards from
+//! the committed outcome, and hands the outcome to the [`EventSink`]s.
+
+mod admin;
+mod boards;
+mod replay;
+mod stats;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+
+pub use boards::BoardHandle;
+pub use replay::{ReplayChange, ReplayReport};
+pub use stats::{AchievementSummary, BoardStanding, StreakSummary, UserStats};
+
+use crate::activity::{Activity, ActivityId};
+use crate::config::Config;
+use crate::outcome::Outcome;
+use crate::sink::EventSink;
+use crate::step::StepError;
+use crate::store::{MemoryStore, Store, StoreError, TransactError, Transacted, Work};
+use crate::time::{Clock, SystemClock};
+
+use boards::Boards;
+
+/// Why `record` (or an admin operation) changed nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The activity was refused (unknown kind, out-of-range value, …).
+    #[error(transparent)]
+    Refused(#[from] StepError),
+    /// The activity id was recorded before with a different payload.
+    #[error("activity id `{0}` was already recorded with a different payload")]
+    Conflict(ActivityId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<TransactError<StepError>> for RecordError {
+    fn from(e: TransactError<StepError>) -> Self {
+        match e {
+            TransactError::Step(e) => Self::Refused(e),
+            TransactError::Conflict(id) => Self::Conflict(id),
+            TransactError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// The result of recording an activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// What the activity caused (for a duplicate: what it caused the first time).
+    pub outcome: Outcome,
+    /// Whether this delivery was a repeat of an already recorded id, which
+    /// changed nothing.
+    pub duplicate: bool,
+}
+
+/// The gamification engine.
+///
+/// `Send + Sync`: share one engine (in an `Arc`) across a service's threads.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use gamify::activity::{Activity, UserId};
+/// use gamify::config::Config;
+/// use gamify::engine::Engine;
+///
+/// let engine = Engine::new(Config::sparkle());
+/// let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+/// let post = Activity::new("post-1", UserId(1), "post_created", at);
+/// let first = engine.record(post.clone()).unwrap();
+/// let again = engine.record(post).unwrap();
+/// assert!(again.duplicate);
+/// assert_eq!(again.outcome, first.outcome);
+/// ```
+pub struct Engine {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    sinks: Vec<Arc<dyn EventSink>>,
+    boards: Boards,
+    sink_failures: AtomicU64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("sinks", &self.sinks.len())
+            .field("boards", &self.boards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Engine`] from a configuration and its plug-ins.
+pub struct EngineBuilder {
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    sinks: Vec<Arc<dyn EventSink>>,
+}
+
+impl EngineBuilder {
+    /// Keep state in `store` (default: a new [`MemoryStore`]).
+    #[must_use]
+    pub fn store(mut self, store: impl Store + 'static) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// Keep state in a store shared with others (another engine, a reader).
+    #[must_use]
+    pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Read `now` from `clock` (default: [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Deliver outcomes to `sink` as well (sinks run in the order added).
+    #[must_use]
+    pub fn sink(mut self, sink: impl EventSink + 'static) -> Self {
+        self.sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Build the engine, loading the boards from what the store holds.
+    pub fn build(self) -> Result<Engine, StoreError> {
+        let boards = Boards::new(&self.config);
+        let engine = Engine {
+            config: Arc::new(self.config),
+            store: self.store,
+            clock: self.clock,
+            sinks: self.sinks,
+            boards,
+            sink_failures: AtomicU64::new(0),
+        };
+        engine.rebuild_boards()?;
+        Ok(engine)
+    }
+}
+
+impl Engine {
+    /// An engine on a new [`MemoryStore`] and the [`SystemClock`], no sinks.
+    pub fn new(config: Config) -> Self {
+        let boards = Boards::new(&config);
+        Self {
+            config: Arc::new(config),
+            store: Arc::new(MemoryStore::new()),
+            clock: Arc::new(SystemClock),
+            sinks: Vec::new(),
+            boards,
+            sink_failures: AtomicU64::new(0),
+        }
+    }
+
+    /// Start building an engine with its own store, clock or sinks.
+    pub fn builder(config: Config) -> EngineBuilder {
+        EngineBuilder {
+            config,
+            store: Arc::new(MemoryStore::new()),
+            clock: Arc::new(SystemClock),
+            sinks: Vec::new(),
+        }
+    }
+
+    /// The configuration the engine runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store the engine writes to.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// The current instant, from the engine's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// How many sink deliveries have failed since the engine started.
+    pub fn sink_failures(&self) -> u64 {
+        self.sink_failures.load(Ordering::Relaxed)
+    }
+
+    /// Record one activity: exactly once per activity id.
+    ///
+    /// A new id is applied atomically and its outcome returned (and delivered
+    /// to the sinks). A repeat of a recorded id with the same payload returns
+    /// the first outcome with `duplicate: true` and changes nothing; with a
+    /// different payload it is [`RecordError::Conflict`]. A refused activity
+    /// changes nothing.
+    pub fn record(&self, activity: Activity) -> Result<Recorded, RecordError> {
+        let now = self.clock.now();
+        let config = &*self.config;
+        let result = self
+            .store
+            .transact(activity.user, Some(&activity), &mut |state| {
+                crate::step::step(config, state, &activity, now)
+            });
+        self.finish(result)
+    }
+
+    /// Record many activities, in order, as one unit of durability where the
+    /// store has one (one transaction for the batch in SQLite). Each activity
+    /// still succeeds or fails on its own; the results come back in order.
+    pub fn record_batch(
+        &self,
+        activities: &[Activity],
+    ) -> Result<Vec<Result<Recorded, RecordError>>, StoreError> {
+        let now = self.clock.now();
+        let config = &*self.config;
+        let work: Vec<Work<'_>> = activities
+            .iter()
+            .map(|a| Work {
+                user: a.user,
+                activity: Some(a),
+            })
+            .collect();
+        let results = self.store.transact_many(&work, &mut |i, state| {
+            // `transact_many` calls back with indices of `work`, which has
+            // one entry per activity.
+            match activities.get(i) {
+                Some(activity) => crate::step::step(config, state, activity, now),
+                None => Err(StepError::Internal("batch index out of range".into())),
+            }
+        })?;
+        Ok(results.into_iter().map(|r| self.finish(r)).collect())
+    }
+
+    /// After a committed transaction: boards, then sinks.
+    fn finish(&self, result: crate::store::TransactResult) -> Result<Recorded, RecordError> {
+        match result? {
+            Transacted::Applied(outcome) => {
+                self.boards.apply(&outcome, self.clock.now());
+                self.deliver(&outcome);
+                Ok(Recorded {
+                    outcome,
+                    duplicate: false,
+                })
+            }
+            Transacted::Duplicate(outcome) => Ok(Recorded {
+                outcome,
+                duplicate: true,
+            }),
+        }
+    }
+
+    /// Hand an outcome to every sink; a failing or panicking sink loses only
+    /// its own delivery.
+    fn deliver(&self, outcome: &Outcome) {
+        for sink in &self.sinks {
+            let delivered =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.deliver(outcome)));
+            if !matches!(delivered, Ok(Ok(()))) {
+                self.sink_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A board by id, for queries.
+    pub fn board(&self, id: &str) -> Option<BoardHandle<'_>> {
+        self.boards.handle(id, self.clock.now())
+    }
+
+    /// The ids of the configured boards, in configuration order.
+    pub fn board_ids(&self) -> Vec<String> {
+        self.boards.ids()
+    }
+
+    /// Rebuild every board from the store (used on start; boards are derived).
+    fn rebuild_boards(&self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for user in self.store.users()? {
+            if let Some(state) = self.store.load(user)? {
+                self.boards.load_user(user, &state, now);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,353 @@
+//! Leaderboards: exact ranks for millions of users, with time windows.
+//!
+//! [`RankedSet`] is the order-statistic structure (O(log n) update, rank,
+//! page, around-me). [`Board`] adds what a product needs on top: a
+//! [`BoardSpec`] with a rank policy, a score mode, bounds, and a window
+//! (all-time, day, week, month in a stated time zone) that rolls over at its
+//! boundary, keeping the previous window's final standings readable.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use gamify::activity::UserId;
+//! use gamify::leaderboard::{Board, BoardSpec, BoardWindow, RankPolicy, Source};
+//!
+//! let mut board = Board::new(BoardSpec::new("xp", Source::Xp, BoardWindow::AllTime));
+//! let now = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+//! for (user, xp) in [(1, 500), (2, 800), (3, 500)] {
+//!     board.record(UserId(user), xp, now, now).unwrap();
+//! }
+//! let top: Vec<(u64, u64)> = board.top(3).iter().map(|s| (s.user.0, s.rank)).collect();
+//! assert_eq!(top, [(2, 1), (1, 2), (3, 2)]); // competition ranks: 1, 2, 2
+//! assert_eq!(board.rank_of(UserId(3)).unwrap().total, 3);
+//! ```
+
+mod blocks;
+mod ranked;
+mod spec;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use ranked::RankedSet;
+pub use spec::{BoardSpec, BoardWindow, RankPolicy, ScoreMode, Source, sparkle_boards};
+
+use crate::activity::UserId;
+use crate::time::Period;
+
+/// One user's place on a board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    /// The user.
+    pub user: UserId,
+    /// The rank under the board's policy (1 is first).
+    pub rank: u64,
+    /// The score.
+    pub score: u64,
+    /// Users on the board.
+    pub total: u64,
+}
+
+/// The final standings of a closed window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalStandings {
+    /// The first local day of the window.
+    pub window: NaiveDate,
+    /// Its top entries (as many as the spec keeps).
+    pub top: Vec<Standing>,
+}
+
+/// Why a score change was refused. The board is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BoardError {
+    /// The new score is outside the board's bounds.
+    #[error("score {score} is outside [{min}, {max}]")]
+    OutOfRange {
+        /// The refused score.
+        score: u64,
+        /// The lowest allowed.
+        min: u64,
+        /// The highest allowed.
+        max: u64,
+    },
+    /// An increment would overflow `u64`.
+    #[error("score overflow")]
+    Overflow,
+}
+
+/// The seed's rank badges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RankBadge {
+    /// First place.
+    Gold,
+    /// Second place.
+    Silver,
+    /// Third place.
+    Bronze,
+    /// Ranks 4 to 10.
+    Top10,
+    /// Ranks 11 to 100.
+    Top100,
+}
+
+impl RankBadge {
+    /// The badge for `rank`, if any.
+    pub fn for_rank(rank: u64) -> Option<Self> {
+        match rank {
+            1 => Some(Self::Gold),
+            2 => Some(Self::Silver),
+            3 => Some(Self::Bronze),
+            4..=10 => Some(Self::Top10),
+            11..=100 => Some(Self::Top100),
+            _ => None,
+        }
+    }
+}
+
+/// A leaderboard: its spec, the current window's ranking, and the previous
+/// window's final standings.
+#[derive(Debug, Clone)]
+pub struct Board {
+    spec: BoardSpec,
+    set: RankedSet,
+    window: Option<Period>,
+    previous: Option<FinalStandings>,
+}
+
+impl Board {
+    /// An empty board.
+    pub fn new(spec: BoardSpec) -> Self {
+        let set = RankedSet::new(spec.policy == RankPolicy::Dense);
+        Self {
+            spec,
+            set,
+            window: None,
+            previous: None,
+        }
+    }
+
+    /// The board's spec.
+    pub fn spec(&self) -> &BoardSpec {
+        &self.spec
+    }
+
+    /// The current window (`None` for all-time boards, or before the first
+    /// update).
+    pub fn window(&self) -> Option<Period> {
+        self.window
+    }
+
+    /// The ranking structure, for direct use.
+    pub fn ranked(&self) -> &RankedSet {
+        &self.set
+    }
+
+    /// Users on the board.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether nobody is on the board.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// The previous window's final standings.
+    pub fn previous(&self) -> Option<&FinalStandings> {
+        self.previous.as_ref()
+    }
+
+    /// Move to the window holding `now`, closing the current one if `now`
+    /// is past it. A clock that goes back changes nothing.
+    pub fn roll_to(&mut self, now: DateTime<Utc>) {
+        let Some(kind) = self.spec.window.period_kind() else {
+            return;
+        };
+        let current = kind.containing(now, self.spec.time_zone);
+        match self.window {
+            Some(w) if w.first_day() >= current.first_day() => {}
+            Some(_) => self.close(current),
+            None => self.window = Some(current),
+        }
+    }
+
+    /// Close the current window now, even if it has not ended (an admin
+    /// reset): its standings become the previous window's.
+    pub fn reset_window(&mut self, now: DateTime<Utc>) {
+        let next = match self.spec.window.period_kind() {
+            Some(kind) => Some(kind.containing(now, self.spec.time_zone)),
+            None => None,
+        };
+        self.close_into(next);
+    }
+
+    fn close(&mut self, next: Period) {
+        self.close_into(Some(next));
+    }
+
+    fn close_into(&mut self, next: Option<Period>) {
+        let window = self.window.map_or(NaiveDate::MIN, |w| w.first_day());
+        let top = self.top(self.spec.keep_previous);
+        self.previous = Some(FinalStandings { window, top });
+        self.set = RankedSet::new(self.spec.policy == RankPolicy::Dense);
+        self.window = next;
+    }
+
+    /// Apply a score change for an event at `at`, after rolling over to
+    /// `now`. Increment adds `amount`, replace sets it, keep-best keeps the
+    /// higher. On a windowed board an event outside the current window
+    /// (arriving late) is ignored. An out-of-range result is refused and
+    /// changes nothing.
+    pub fn record(
+        &mut self,
+        user: UserId,
+        amount: u64,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), BoardError> {
+        self.roll_to(now.max(at));
+        if let Some(w) = self.window
+            && !w.contains(at, self.spec.time_zone)
+        {
+            return Ok(());
+        }
+        let old = self.set.score(user);
+        let new = match self.spec.mode {
+            ScoreMode::Increment => old
+                .unwrap_or(0)
+                .checked_add(amount)
+                .ok_or(BoardError::Overflow)?,
+            ScoreMode::Replace => amount,
+            ScoreMode::KeepBest => old.map_or(amount, |o| o.max(amount)),
+        };
+        self.set_checked(user, new)
+    }
+
+    /// Set `user`'s score directly, whatever the mode (rebuilding a board,
+    /// correcting a score). Refused if out of range.
+    pub fn set(&mut self, user: UserId, score: u64, now: DateTime<Utc>) -> Result<(), BoardError> {
+        self.roll_to(now);
+        self.set_checked(user, score)
+    }
+
+    fn set_checked(&mut self, user: UserId, score: u64) -> Result<(), BoardError> {
+        let (min, max) = (
+            self.spec.min.unwrap_or(0),
+            self.spec.max.unwrap_or(u64::MAX),
+        );
+        if score < min || score > max {
+            return Err(BoardError::OutOfRange { score, min, max });
+        }
+        self.set.set(user, score);
+        Ok(())
+    }
+
+    /// Take `user` off the board.
+    pub fn remove(&mut self, user: UserId) -> Option<u64> {
+        self.set.remove(user)
+    }
+
+    /// The rank of a score under the board's policy, given the entry's
+    /// 0-based position in the total order.
+    fn rank_at(&self, position: usize, score: u64) -> u64 {
+        let rank = match self.spec.policy {
+            RankPolicy::Ordinal => position,
+            RankPolicy::Competition => self.set.count_above(score),
+            RankPolicy::Dense => self.set.distinct_above(score).unwrap_or(position),
+        };
+        rank as u64 + 1
+    }
+
+    fn standing(&self, position: usize, user: UserId, score: u64) -> Standing {
+        Standing {
+            user,
+            rank: self.rank_at(position, score),
+            score,
+            total: self.set.len() as u64,
+        }
+    }
+
+    /// The first `n` entries.
+    pub fn top(&self, n: usize) -> Vec<Standing> {
+        self.page(0, n)
+    }
+
+    /// `limit` entries from position `offset` (0 is the top). Pages follow
+    /// one total order, so consecutive pages list every user exactly once.
+    pub fn page(&self, offset: usize, limit: usize) -> Vec<Standing> {
+        let mut out = Vec::with_capacity(limit.min(self.len().saturating_sub(offset)));
+        // Ranks within a page: compute the first by policy, then step.
+        let mut prev: Option<(u64, u64)> = None; // (score, rank)
+        for (i, (user, score)) in self.set.iter_from(offset).take(limit).enumerate() {
+            let position = offset + i;
+            let rank = match (self.spec.policy, prev) {
+                (RankPolicy::Ordinal, _) => position as u64 + 1,
+                (_, Some((s, r))) if s == score => r,
+                (RankPolicy::Competition, Some(_)) => position as u64 + 1,
+                (RankPolicy::Dense, Some((_, r))) => r + 1,
+                (_, None) => self.rank_at(position, score),
+            };
+            prev = Some((score, rank));
+            out.push(Standing {
+                user,
+                rank,
+                score,
+                total: self.set.len() as u64,
+            });
+        }
+        out
+    }
+
+    /// `user`'s standing.
+    pub fn rank_of(&self, user: UserId) -> Option<Standing> {
+        let position = self.set.position(user)?;
+        let score = self.set.score(user)?;
+        Some(self.standing(position, user, score))
+    }
+
+    /// `user` with up to `k` entries above and `k` below.
+    pub fn around(&self, user: UserId, k: usize) -> Vec<Standing> {
+        match self.set.position(user) {
+            Some(p) => self.page(p.saturating_sub(k), k + 1 + p.min(k)),
+            None => Vec::new(),
+        }
+    }
+
+    /// The share of users (0–100) with a lower score than `user`.
+    pub fn percentile(&self, user: UserId) -> Option<f64> {
+        let score = self.set.score(user)?;
+        let total = self.set.len();
+        let not_below = self.set.count_above(score.saturating_sub(1));
+        let below = if score == 0 { 0 } else { total - not_below };
+        Some(100.0 * below as f64 / total as f64)
+    }
+
+    /// A ranking among `users` only (friends, a team), by the board's
+    /// policy and order; users not on the board are left out.
+    pub fn among(&self, users: &[UserId]) -> Vec<Standing> {
+        let mut found: Vec<(u64, u32, UserId)> = users
+            .iter()
+            .filter_map(|u| Some((self.set.score(*u)?, self.set.sequence(*u)?, *u)))
+            .collect();
+        found.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        found.dedup_by_key(|e| e.2);
+        let total = found.len() as u64;
+        let mut out: Vec<Standing> = Vec::with_capacity(found.len());
+        for (i, (score, _, user)) in found.iter().enumerate() {
+            let rank = match (self.spec.policy, out.last()) {
+                (RankPolicy::Ordinal, _) | (_, None) => i as u64 + 1,
+                (_, Some(p)) if p.score == *score => p.rank,
+                (RankPolicy::Competition, _) => i as u64 + 1,
+                (RankPolicy::Dense, Some(p)) => p.rank + 1,
+            };
+            out.push(Standing {
+                user: *user,
+                rank,
+                score: *score,
+                total,
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,267 @@
+//! The pure step: a user's state, one activity and `now` in; the new state,
+//! the outcome and the ledger entries out.
+//!
+//! This is the whole game logic of recording an activity, with no IO: the
+//! engine runs it inside a store transaction, and a host that does its own
+//! IO (async included) can run it itself.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use gamify::activity::{Activity, UserId};
+//! use gamify::config::Config;
+//! use gamify::ledger::Currency;
+//! use gamify::state::UserState;
+//!
+//! let config = Config::sparkle();
+//! let mut state = UserState::default();
+//! let now = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+//! let post = Activity::new("p1", UserId(7), "post_created", now);
+//! let commit = gamify::step::step(&config, &mut state, &post, now).unwrap();
+//! assert!(state.xp >= 50);
+//! // The ledger written with the state explains the balance exactly.
+//! let ledger: i64 = commit.ledger.iter().filter(|d| d.currency == Currency::Xp).map(|d| d.amount).sum();
+//! assert_eq!(ledger as u64, state.xp);
+//! ```
+//!
+//! Evaluation runs: the activity's XP (rules, boosts, limits) → metrics →
+//! the login streak → quests → level-ups and achievements, which feed each
+//! other until neither changes (an unlock's XP can cross a level; a level can
+//! unlock an achievement) → the activity's points. The outcome lists the
+//! events grouped as users read them: XP awarded, level-ups, achievements,
+//! quests, streak, points, then metrics.
+
+mod settle;
+mod windows;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::achievement::Change;
+use crate::activity::Activity;
+use crate::config::Config;
+use crate::ledger::{Currency, LedgerDraft, Reason};
+use crate::outcome::{Event, MetricChange, Outcome, Totals};
+use crate::state::UserState;
+use crate::store::Commit;
+
+pub(crate) use settle::{credit_unlocks, facts, level_up};
+pub(crate) use windows::{record_windows, source_change, source_total};
+
+/// Why an activity was refused. The state is unchanged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    /// The XP rules refused the activity (unknown kind, out-of-range amount).
+    #[error(transparent)]
+    Award(#[from] crate::xp::AwardError),
+    /// The activity claims to have happened after `now` (beyond the
+    /// configured tolerance for clock skew).
+    #[error("activity at {at} is later than now ({now})")]
+    FromTheFuture {
+        /// The activity's time.
+        at: DateTime<Utc>,
+        /// The engine's time.
+        now: DateTime<Utc>,
+    },
+    /// An adjustment would take a balance below zero or beyond `u64::MAX`.
+    #[error("{currency:?} balance {balance} cannot change by {change}")]
+    BalanceOutOfRange {
+        /// Which balance.
+        currency: Currency,
+        /// Its current value.
+        balance: u64,
+        /// The refused change.
+        change: i64,
+    },
+    /// An admin operation on achievements was refused.
+    #[error(transparent)]
+    Achievement(#[from] crate::achievement::AchievementError),
+    /// A bug in gamify or a store (never caused by input); the text says what.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// Refused by a host's own step (or a test); the text says why.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// The events of one step, in the groups the outcome lists them in.
+#[derive(Default)]
+pub(crate) struct Events {
+    pub(crate) xp: Vec<Event>,
+    pub(crate) levels: Vec<Event>,
+    pub(crate) achievements: Vec<Event>,
+    pub(crate) quests: Vec<Event>,
+    pub(crate) streak: Vec<Event>,
+    pub(crate) points: Vec<Event>,
+    pub(crate) metrics: Vec<Event>,
+}
+
+impl Events {
+    pub(crate) fn into_vec(self) -> Vec<Event> {
+        [
+            self.xp,
+            self.levels,
+            self.achievements,
+            self.quests,
+            self.streak,
+            self.points,
+            self.metrics,
+        ]
+        .concat()
+    }
+}
+
+/// The balances, ledger and totals a step accumulates.
+pub(crate) struct Books {
+    pub(crate) ledger: Vec<LedgerDraft>,
+    pub(crate) totals: Totals,
+}
+
+impl Books {
+    pub(crate) fn new() -> Self {
+        Self {
+            ledger: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// Add `amount` of `currency` to the balance (saturating at `u64::MAX`)
+    /// and write a ledger entry for what was actually added, so balance and
+    /// ledger always agree. Returns what was added.
+    pub(crate) fn credit(
+        &mut self,
+        state: &mut UserState,
+        currency: Currency,
+        amount: u64,
+        reason: impl FnOnce() -> Reason,
+    ) -> u64 {
+        let balance = match currency {
+            Currency::Xp => &mut state.xp,
+            Currency::Points => &mut state.points,
+        };
+        // No more than both the balance and an i64 ledger amount can hold.
+        let added = amount.min(u64::MAX - *balance).min(i64::MAX as u64);
+        if added == 0 {
+            return 0;
+        }
+        *balance += added;
+        let total = match currency {
+            Currency::Xp => &mut self.totals.xp,
+            Currency::Points => &mut self.totals.points,
+        };
+        *total = total.saturating_add(added as i64);
+        self.ledger.push(LedgerDraft {
+            currency,
+            amount: added as i64,
+            reason: reason(),
+        });
+        added
+    }
+}
+
+/// Apply `activity` to `state` at `now` under `config`.
+///
+/// On `Err` the state is exactly as it was: everything that can refuse is
+/// checked before anything is changed. XP and points saturate at
+/// `u64::MAX`; metric counters saturate too.
+pub fn step(
+    config: &Config,
+    state: &mut UserState,
+    activity: &Activity,
+    now: DateTime<Utc>,
+) -> Result<Commit, StepError> {
+    let at = activity.at;
+    let tolerance = TimeDelta::seconds(i64::from(config.future_tolerance_secs));
+    if at > now + tolerance {
+        return Err(StepError::FromTheFuture { at, now });
+    }
+    let tz = state.time_zone.unwrap_or(config.default_time_zone);
+
+    // Everything that can refuse, first, on the unchanged state.
+    let award = config.xp.award(&state.rules, activity, tz)?;
+
+    // From here on nothing fails.
+    let mut books = Books::new();
+    let mut events = Events::default();
+    state.rules.apply(&award);
+    let xp = books.credit(state, Currency::Xp, award.xp, || Reason::Activity {
+        kind: activity.kind.clone(),
+    });
+    events.xp.push(Event::XpAwarded {
+        amount: xp,
+        award: award.clone(),
+    });
+
+    let increments = config.metrics_of(activity);
+    let metric_changes: Vec<MetricChange> = increments
+        .iter()
+        .map(|(metric, by)| MetricChange {
+            metric: metric.clone(),
+            by: *by,
+            total: state.metrics.add(metric, *by),
+        })
+        .collect();
+
+    let streak = config.streak.record(&mut state.streak, at, tz);
+    if let Some(bonus) = streak.bonus_xp().filter(|b| *b > 0) {
+        let days = state.streak.current;
+        books.credit(state, Currency::Xp, bonus, || Reason::Streak { days });
+    }
+    let streak_changed = streak.is_event();
+    if streak_changed {
+        events.streak.push(Event::Streak(streak));
+    }
+
+    let done = config
+        .quests
+        .record(&mut state.quests, &activity.kind, &increments, at, tz);
+    let quests_changed = !done.is_empty();
+    for quest in done {
+        let reason = || Reason::Quest {
+            quest: quest.quest.clone(),
+        };
+        books.credit(state, Currency::Xp, quest.xp, reason);
+        books.credit(state, Currency::Points, quest.points, reason);
+        events.quests.push(Event::QuestCompleted(quest));
+    }
+
+    let change = Change {
+        kind: Some(&activity.kind),
+        at,
+        tz,
+        metrics: &increments,
+        attributes: &activity.attributes,
+        level_changed: false,
+        streak_changed,
+        quests_changed,
+    };
+    settle::settle(config, state, change, &mut books, &mut events);
+
+    let points = books.credit(state, Currency::Points, award.points, || Reason::Activity {
+        kind: activity.kind.clone(),
+    });
+    if points > 0 {
+        events.points.push(Event::PointsEarned { amount: points });
+    }
+    if !metric_changes.is_empty() {
+        events.metrics.push(Event::MetricsIncremented {
+            metrics: metric_changes.clone(),
+        });
+    }
+    books.totals.metrics = metric_changes;
+    books.totals.close(state);
+    record_windows(config, state, &books.totals, at);
+
+    let mut outcome = Outcome::new(activity.user, Some(activity.id.clone()), at);
+    outcome.events = events.into_vec();
+    outcome.totals = books.totals;
+    Ok(Commit {
+        outcome,
+        ledger: books.ledger,
+    })
+}
+
+/// Attributes of a change that is not an activity (a level-up cascade, a
+/// backfill).
+pub(crate) static NO_ATTRIBUTES: BTreeMap<String, i64> = BTreeMap::new();

@@ -1,0 +1,153 @@
+//! Level-ups and achievements, settled together: an unlock's XP can cross a
+//! level, a level's bonus can cross another, and a level can unlock an
+//! achievement. Each round either raises the level or unlocks something, so
+//! the loop ends; a bound guards against a catalog that would not.
+
+use chrono::{DateTime, Utc};
+
+use super::{Books, Events, NO_ATTRIBUTES};
+use crate::achievement::{Change, Evaluation, Facts};
+use crate::config::Config;
+use crate::ledger::{Currency, Reason};
+use crate::outcome::Event;
+use crate::state::UserState;
+use crate::time::Tz;
+
+/// More rounds than any real catalog needs (each round unlocks at least one
+/// achievement or raises the level).
+const MAX_ROUNDS: usize = 10_000;
+
+/// The facts about a user the achievement evaluator reads.
+pub(crate) fn facts(state: &UserState) -> Facts<'_> {
+    Facts {
+        metrics: &state.metrics,
+        level: state.level,
+        streak_current: state.streak.current,
+        streak_longest: state.streak.longest,
+        quests_completed: state.quests.completed_total,
+        quests_by_family: &state.quests.completed_by_family,
+    }
+}
+
+/// The achievement state to change, and the facts to read, of one user.
+fn split(state: &mut UserState) -> (&mut crate::achievement::AchievementState, Facts<'_>) {
+    let facts = Facts {
+        metrics: &state.metrics,
+        level: state.level,
+        streak_current: state.streak.current,
+        streak_longest: state.streak.longest,
+        quests_completed: state.quests.completed_total,
+        quests_by_family: &state.quests.completed_by_family,
+    };
+    (&mut state.achievements, facts)
+}
+
+/// Raise the level to what the XP balance reaches (crediting the level-up
+/// bonus for every level gained) and evaluate achievements, until neither
+/// changes. `change` is what the activity itself changed; later rounds only
+/// report a level change.
+pub(super) fn settle(
+    config: &Config,
+    state: &mut UserState,
+    change: Change<'_>,
+    books: &mut Books,
+    events: &mut Events,
+) {
+    let (at, tz) = (change.at, change.tz);
+    let mut first = Some(change);
+    for _ in 0..MAX_ROUNDS {
+        let level_changed = level_up(config, state, books, events);
+        let change = match first.take() {
+            Some(change) => Change {
+                level_changed,
+                ..change
+            },
+            None if level_changed => later_change(at, tz),
+            None => return,
+        };
+        let (achievements, facts) = split(state);
+        let evaluation = config.achievements.evaluate(achievements, &facts, &change);
+        // Unlocks credit XP; the next round raises the level if it crossed
+        // one, and stops if nothing changed.
+        credit_unlocks(state, evaluation, books, events);
+    }
+}
+
+/// What a later round of the cascade reports: only the level changed.
+fn later_change(at: DateTime<Utc>, tz: Tz) -> Change<'static> {
+    Change {
+        kind: None,
+        at,
+        tz,
+        metrics: &[],
+        attributes: &NO_ATTRIBUTES,
+        level_changed: true,
+        streak_changed: false,
+        quests_changed: false,
+    }
+}
+
+/// Raise `state.level` to the level of its XP, crediting the level-up bonus
+/// (which may itself cross further levels). Returns whether it rose.
+pub(crate) fn level_up(
+    config: &Config,
+    state: &mut UserState,
+    books: &mut Books,
+    events: &mut Events,
+) -> bool {
+    let mut rose = false;
+    loop {
+        let reached = config.curve.level_for_xp(state.xp);
+        if reached <= state.level {
+            return rose;
+        }
+        let from = state.level;
+        state.level = reached;
+        rose = true;
+        let per_level = config.xp.level_up_bonus(1);
+        for level in from.saturating_add(1)..=reached {
+            events.levels.push(Event::LevelUp {
+                level,
+                bonus_xp: per_level,
+            });
+        }
+        let bonus = config.xp.level_up_bonus(reached - from);
+        books.credit(state, Currency::Xp, bonus, || Reason::LevelUp {
+            from,
+            to: reached,
+        });
+    }
+}
+
+/// Credit each unlock's XP, points and score and report it; also report the
+/// progress of affected, still-locked achievements. Returns whether anything
+/// unlocked.
+pub(crate) fn credit_unlocks(
+    state: &mut UserState,
+    evaluation: Evaluation,
+    books: &mut Books,
+    events: &mut Events,
+) -> bool {
+    let unlocked = !evaluation.unlocked.is_empty();
+    for unlock in evaluation.unlocked {
+        let reason = || Reason::Achievement {
+            achievement: unlock.id.clone(),
+        };
+        books.credit(state, Currency::Xp, unlock.xp, reason);
+        books.credit(state, Currency::Points, unlock.points, reason);
+        let score = i64::try_from(unlock.score).unwrap_or(i64::MAX);
+        books.totals.achievement_score = books.totals.achievement_score.saturating_add(score);
+        events.achievements.push(Event::AchievementUnlocked(unlock));
+    }
+    let progress: Vec<_> = evaluation
+        .progress
+        .into_iter()
+        .filter(|p| !p.unlocked)
+        .collect();
+    if !progress.is_empty() {
+        events
+            .achievements
+            .push(Event::AchievementProgress(progress));
+    }
+    unlocked
+}

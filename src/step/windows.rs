@@ -1,0 +1,80 @@
+//! Each user's score in the current window of every windowed board, kept in
+//! the user's state so the boards can be rebuilt from states alone (on
+//! start, after a replay).
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::leaderboard::{ScoreMode, Source};
+use crate::outcome::Totals;
+use crate::state::{UserState, WindowGain};
+
+/// What an outcome changed of a board's source: the increase, and the value
+/// afterwards. `None` if it did not touch the source.
+pub(crate) fn source_change(source: &Source, totals: &Totals) -> Option<(u64, u64)> {
+    let non_negative = |change: i64| u64::try_from(change).unwrap_or(0);
+    match source {
+        Source::Xp => (totals.xp != 0).then(|| (non_negative(totals.xp), totals.xp_after)),
+        Source::Points => {
+            (totals.points != 0).then(|| (non_negative(totals.points), totals.points_after))
+        }
+        Source::AchievementScore => (totals.achievement_score != 0).then(|| {
+            (
+                non_negative(totals.achievement_score),
+                totals.achievement_score_after,
+            )
+        }),
+        Source::Metric(name) => totals
+            .metrics
+            .iter()
+            .find(|m| &m.metric == name)
+            .map(|m| (m.by, m.total)),
+    }
+}
+
+/// A board source's lifetime value in `state`.
+pub(crate) fn source_total(source: &Source, state: &UserState) -> u64 {
+    match source {
+        Source::Xp => state.xp,
+        Source::Points => state.points,
+        Source::AchievementScore => state.achievements.score(),
+        Source::Metric(name) => state.metrics.get(name),
+    }
+}
+
+/// Fold the outcome's changes into the user's current-window score of every
+/// windowed board. An activity that belongs to a window older than the one
+/// recorded (it arrived late) does not count on windowed boards: that window
+/// is closed.
+pub(crate) fn record_windows(
+    config: &Config,
+    state: &mut UserState,
+    totals: &Totals,
+    at: DateTime<Utc>,
+) {
+    for board in &config.boards {
+        let Some(kind) = board.window.period_kind() else {
+            continue;
+        };
+        let Some((increase, after)) = source_change(&board.source, totals) else {
+            continue;
+        };
+        let window = kind.containing(at, board.time_zone).first_day();
+        let fresh = WindowGain { window, amount: 0 };
+        let gain = match state.windows.get_mut(&board.id) {
+            Some(gain) if gain.window > window => continue,
+            Some(gain) => {
+                if gain.window < window {
+                    *gain = fresh;
+                }
+                gain
+            }
+            None => state.windows.entry(board.id.clone()).or_insert(fresh),
+        };
+        gain.amount = match board.mode {
+            ScoreMode::Increment => gain.amount.saturating_add(increase),
+            ScoreMode::Replace => after,
+            ScoreMode::KeepBest => gain.amount.max(after),
+        };
+    }
+}

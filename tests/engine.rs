@@ -1,0 +1,364 @@
+//! The engine's promises: exactly-once recording, refusals that change
+//! nothing, ledger and balance in agreement, sinks that cannot hurt state,
+//! stats, admin operations and replay.
+
+#[path = "../examples/sim/mod.rs"]
+mod sim;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use gamify::activity::{Activity, UserId};
+use gamify::config::Config;
+use gamify::engine::{Engine, RecordError};
+use gamify::ledger::{Currency, Reason, balance};
+use gamify::outcome::{Event, Outcome};
+use gamify::sink::{ChannelSink, CollectingSink, EventSink, SinkError};
+use gamify::step::StepError;
+use gamify::store::Store;
+use gamify::time::{Clock, FakeClock, Tz};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
+}
+
+fn engine_at(now: DateTime<Utc>) -> (Engine, Arc<FakeClock>) {
+    let clock = Arc::new(FakeClock::new(now));
+    let engine = Engine::builder(Config::sparkle())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (engine, clock)
+}
+
+/// Every user's balances equal the sum of their ledger.
+fn assert_ledger_explains_balances(engine: &Engine) {
+    let store = engine.store();
+    for user in store.users().unwrap() {
+        let state = store.load(user).unwrap().unwrap();
+        let entries = store.ledger(user, 0, usize::MAX).unwrap();
+        assert_eq!(
+            balance(&entries, Currency::Xp),
+            i128::from(state.xp),
+            "{user:?} XP"
+        );
+        assert_eq!(
+            balance(&entries, Currency::Points),
+            i128::from(state.points),
+            "{user:?} points"
+        );
+    }
+}
+
+#[test]
+fn a_repeated_id_returns_the_first_outcome_and_changes_nothing() {
+    let (engine, _) = engine_at(t0());
+    let post = Activity::new("p1", UserId(1), "post_created", t0());
+    let first = engine.record(post.clone()).unwrap();
+    assert!(!first.duplicate);
+    let state = engine.store().load(UserId(1)).unwrap();
+    let ledger = engine.ledger(UserId(1), 0, 100).unwrap();
+    for _ in 0..3 {
+        let again = engine.record(post.clone()).unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.outcome, first.outcome);
+    }
+    assert_eq!(engine.store().load(UserId(1)).unwrap(), state);
+    assert_eq!(engine.ledger(UserId(1), 0, 100).unwrap(), ledger);
+}
+
+#[test]
+fn the_same_id_with_another_payload_is_a_conflict_that_changes_nothing() {
+    let (engine, _) = engine_at(t0());
+    engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap();
+    let state = engine.store().load(UserId(1)).unwrap();
+    let other = Activity::new("p1", UserId(1), "comment_created", t0());
+    assert!(matches!(engine.record(other), Err(RecordError::Conflict(id)) if id.0 == "p1"));
+    let other_user = Activity::new("p1", UserId(2), "post_created", t0());
+    assert!(matches!(
+        engine.record(other_user),
+        Err(RecordError::Conflict(_))
+    ));
+    assert_eq!(engine.store().load(UserId(1)).unwrap(), state);
+    assert_eq!(engine.store().load(UserId(2)).unwrap(), None);
+}
+
+#[test]
+fn a_refused_activity_changes_nothing_and_its_id_stays_free() {
+    let (engine, _) = engine_at(t0());
+    engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap();
+    let state = engine.store().load(UserId(1)).unwrap();
+    let unknown = Activity::new("x1", UserId(1), "no_such_kind", t0());
+    assert!(matches!(
+        engine.record(unknown),
+        Err(RecordError::Refused(StepError::Award(_)))
+    ));
+    let future = Activity::new("f1", UserId(1), "post_created", t0() + TimeDelta::hours(1));
+    assert!(matches!(
+        engine.record(future),
+        Err(RecordError::Refused(StepError::FromTheFuture { .. }))
+    ));
+    assert_eq!(engine.store().load(UserId(1)).unwrap(), state);
+    // The refused id was not recorded: a corrected activity may use it.
+    let fixed = Activity::new("x1", UserId(1), "comment_created", t0());
+    assert!(!engine.record(fixed).unwrap().duplicate);
+}
+
+#[test]
+fn events_come_in_the_documented_order() {
+    let (engine, _) = engine_at(t0());
+    let outcome = engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap()
+        .outcome;
+    let rank = |e: &Event| match e {
+        Event::XpAwarded { .. } => 0,
+        Event::LevelUp { .. } => 1,
+        Event::AchievementUnlocked(_) | Event::AchievementProgress(_) => 2,
+        Event::QuestCompleted(_) => 3,
+        Event::Streak(_) => 4,
+        Event::PointsEarned { .. } => 5,
+        _ => 6,
+    };
+    let ranks: Vec<_> = outcome.events.iter().map(rank).collect();
+    assert!(ranks.is_sorted(), "{:#?}", outcome.events);
+    assert!(matches!(
+        outcome.events[0],
+        Event::XpAwarded { amount: 50, .. }
+    ));
+    // 50 XP for the post + 25 for the one-post quest + the first-post
+    // achievement: level 2 at least, one LevelUp per level crossed.
+    let levels: Vec<_> = outcome.levels_reached().collect();
+    assert!(!levels.is_empty());
+    assert_eq!(levels, (2..=*levels.last().unwrap()).collect::<Vec<_>>());
+}
+
+#[test]
+fn seed_defect_2_level_up_bonus_is_in_the_ledger_and_the_balance() {
+    let (engine, _) = engine_at(t0());
+    let outcome = engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap()
+        .outcome;
+    assert!(outcome.levels_reached().count() > 0);
+    let ledger = engine.ledger(UserId(1), 0, 100).unwrap();
+    assert!(
+        ledger
+            .iter()
+            .any(|e| matches!(e.reason, Reason::LevelUp { .. }) && e.amount == 100)
+    );
+    assert_ledger_explains_balances(&engine);
+}
+
+/// A sink that always fails, and one that panics.
+struct Failing;
+impl EventSink for Failing {
+    fn deliver(&self, _: &Outcome) -> Result<(), SinkError> {
+        Err(SinkError("notification service down".into()))
+    }
+}
+struct Panicking;
+impl EventSink for Panicking {
+    fn deliver(&self, _: &Outcome) -> Result<(), SinkError> {
+        panic!("sink bug")
+    }
+}
+
+#[test]
+fn a_failing_sink_never_loses_or_corrupts_state() {
+    let clock = Arc::new(FakeClock::new(t0()));
+    let collecting = Arc::new(CollectingSink::new());
+    let (channel, received) = ChannelSink::new();
+    let engine = Engine::builder(Config::sparkle())
+        .clock(clock)
+        .sink(Failing)
+        .sink(Panicking)
+        .sink(collecting.clone())
+        .sink(channel)
+        .build()
+        .unwrap();
+    for i in 0..5 {
+        let a = Activity::new(format!("c{i}"), UserId(1), "comment_created", t0());
+        engine.record(a).unwrap();
+    }
+    // Duplicates are not delivered again.
+    engine
+        .record(Activity::new("c0", UserId(1), "comment_created", t0()))
+        .unwrap();
+    assert_eq!(engine.sink_failures(), 10);
+    assert_eq!(collecting.len(), 5);
+    let delivered: Vec<_> = received.try_iter().collect();
+    assert_eq!(delivered.len(), 5);
+    assert_eq!(delivered[0].activity.as_ref().unwrap().0, "c0");
+    assert_eq!(
+        engine
+            .store()
+            .load(UserId(1))
+            .unwrap()
+            .unwrap()
+            .metrics
+            .get("comments"),
+        5
+    );
+    assert_ledger_explains_balances(&engine);
+}
+
+#[test]
+fn a_simulated_month_keeps_every_ledger_equal_to_its_balance() {
+    let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let (engine, clock) = engine_at(start);
+    let mut rng = sim::Rng::new(7);
+    let members = sim::members(150, &mut rng);
+    for m in &members {
+        engine.set_time_zone(m.user, m.tz).unwrap();
+    }
+    for day in 0..31 {
+        let activities = sim::day_activities(&members, start, day, &mut rng);
+        clock.set(start + TimeDelta::days(i64::from(day) + 2));
+        for result in engine.record_batch(&activities).unwrap() {
+            result.unwrap();
+        }
+    }
+    assert_ledger_explains_balances(&engine);
+    // Boards agree with the states they were built from.
+    let xp_board = engine
+        .config()
+        .boards
+        .iter()
+        .find(|b| b.source == gamify::leaderboard::Source::Xp && b.window.period_kind().is_none())
+        .unwrap()
+        .id
+        .clone();
+    let board = engine.board(&xp_board).unwrap();
+    for standing in board.top(20) {
+        let state = engine.store().load(standing.user).unwrap().unwrap();
+        assert_eq!(standing.score, state.xp);
+    }
+}
+
+#[test]
+fn stats_report_level_progress_streak_ranks_and_recent_ledger() {
+    let (engine, clock) = engine_at(t0());
+    engine.set_time_zone(UserId(1), Tz::Europe__Berlin).unwrap();
+    for day in 0..3 {
+        let at = t0() + TimeDelta::days(day);
+        clock.set(at);
+        engine
+            .record(Activity::new(
+                format!("l{day}"),
+                UserId(1),
+                "daily_login",
+                at,
+            ))
+            .unwrap();
+    }
+    engine
+        .record(Activity::new("p", UserId(2), "post_created", clock.now()))
+        .unwrap();
+    let stats = engine.stats(UserId(1)).unwrap().unwrap();
+    assert_eq!(stats.streak.current, 3);
+    assert_eq!(stats.streak.longest, 3);
+    assert_eq!(stats.metrics.get("logins"), 3);
+    assert_eq!(stats.progress.level, stats.level);
+    assert!(!stats.recent.is_empty() && stats.recent.len() <= 10);
+    assert!(stats.ranks.iter().any(|r| r.rank >= 1 && r.total >= 2));
+    assert_eq!(engine.stats(UserId(99)).unwrap(), None);
+    let grid = engine.achievement_progress(UserId(1)).unwrap();
+    assert_eq!(grid.len(), engine.config().achievements.len());
+}
+
+#[test]
+fn adjustments_are_ledger_entries_and_refuse_going_negative() {
+    let (engine, _) = engine_at(t0());
+    engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap();
+    let before = engine.store().load(UserId(1)).unwrap().unwrap();
+    let err = engine.adjust(UserId(1), Currency::Xp, -(before.xp as i64) - 1, "too much");
+    assert!(matches!(
+        err,
+        Err(RecordError::Refused(StepError::BalanceOutOfRange { .. }))
+    ));
+    assert_eq!(engine.store().load(UserId(1)).unwrap().unwrap(), before);
+    let down = engine
+        .adjust(UserId(1), Currency::Xp, -(before.xp as i64), "spam cleanup")
+        .unwrap();
+    assert!(
+        down.events
+            .iter()
+            .any(|e| matches!(e, Event::LevelDown { level: 1 }))
+    );
+    let after = engine.store().load(UserId(1)).unwrap().unwrap();
+    assert_eq!((after.xp, after.level), (0, 1));
+    let ledger = engine.ledger(UserId(1), 0, 100).unwrap();
+    assert!(
+        matches!(&ledger.last().unwrap().reason, Reason::Adjustment { note } if note == "spam cleanup")
+    );
+    assert_ledger_explains_balances(&engine);
+}
+
+#[test]
+fn replay_under_a_changed_configuration_reports_then_applies_the_difference() {
+    let (engine, _) = engine_at(t0());
+    for i in 0..3 {
+        let a = Activity::new(format!("p{i}"), UserId(1), "post_created", t0());
+        engine.record(a).unwrap();
+    }
+    engine
+        .adjust(UserId(1), Currency::Points, 7, "welcome gift")
+        .unwrap();
+    // Same configuration: replay is a no-op.
+    assert!(engine.replay_dry_run().unwrap().changes.is_empty());
+
+    // Posts are now worth more.
+    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(t0()));
+    let old = Engine::builder(Config::sparkle())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    for i in 0..3 {
+        old.record(Activity::new(
+            format!("p{i}"),
+            UserId(1),
+            "post_created",
+            t0(),
+        ))
+        .unwrap();
+    }
+    let mut richer = Config::sparkle();
+    let json = serde_json::to_string(&richer.xp)
+        .unwrap()
+        .replace("\"xp\":50,", "\"xp\":80,");
+    richer.xp = serde_json::from_str(&json).unwrap();
+    let new = Engine::builder(richer)
+        .shared_store(store.clone())
+        .clock(clock)
+        .build()
+        .unwrap();
+    let before = store.load(UserId(1)).unwrap().unwrap();
+    let dry = new.replay_dry_run().unwrap();
+    assert_eq!(dry.changes.len(), 1);
+    assert!(dry.changes[0].xp.1 > dry.changes[0].xp.0);
+    assert_eq!(
+        store.load(UserId(1)).unwrap().unwrap(),
+        before,
+        "a dry run changes nothing"
+    );
+    let applied = new.replay().unwrap();
+    assert_eq!(applied.changes, dry.changes);
+    let after = store.load(UserId(1)).unwrap().unwrap();
+    assert_eq!(after.xp, dry.changes[0].xp.1);
+    let ledger = store.ledger(UserId(1), 0, 1000).unwrap();
+    assert!(ledger.iter().any(|e| e.reason == Reason::Replay));
+    assert!(
+        new.replay_dry_run().unwrap().changes.is_empty(),
+        "replay is idempotent"
+    );
+    assert_ledger_explains_balances(&new);
+}
