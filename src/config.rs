@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::achievement::Catalog;
 use crate::activity::Activity;
 use crate::error::{ConfigError, ConfigProblem};
-use crate::leaderboard::{BoardSpec, sparkle_boards};
+use crate::leaderboard::{BoardSpec, Source, sparkle_boards};
 use crate::level::{LevelBand, LevelBands, LevelCurve};
 use crate::quest::QuestBook;
 use crate::streak::StreakRules;
@@ -60,6 +60,10 @@ pub struct Config {
     /// (`post_created` → `posts`). An activity's own metric increments are
     /// added on top.
     pub kind_metrics: BTreeMap<String, Vec<String>>,
+    /// Metrics activities report themselves (`Activity::with_metric`)
+    /// beyond those of `kind_metrics`. Criteria, quests and boards may only
+    /// read metrics listed here or in `kind_metrics`.
+    pub metrics: Vec<String>,
     /// The time zone of users who have not set one.
     pub default_time_zone: Tz,
     /// How far (seconds) an activity's time may be ahead of `now` before it
@@ -84,6 +88,8 @@ struct RawConfig {
     boards: Vec<BoardSpec>,
     #[serde(default)]
     kind_metrics: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    metrics: Vec<String>,
     #[serde(default = "utc")]
     default_time_zone: Tz,
     #[serde(default = "default_tolerance")]
@@ -118,6 +124,38 @@ impl TryFrom<RawConfig> for Config {
                 );
             }
         }
+        let known: BTreeSet<&str> = raw
+            .kind_metrics
+            .values()
+            .flatten()
+            .chain(&raw.metrics)
+            .map(String::as_str)
+            .collect();
+        if let Some((entry, metric)) = raw.achievements.unknown_metric(|m| known.contains(m)) {
+            return Err(ConfigError::new(
+                format!("achievements[{entry}].criterion.metric"),
+                ConfigProblem::Unknown(metric),
+            ));
+        }
+        for (i, quest) in raw.quests.quests().iter().enumerate() {
+            let is_kind = raw.xp.kinds.contains_key(&quest.metric);
+            if !is_kind && !known.contains(quest.metric.as_str()) {
+                return Err(ConfigError::new(
+                    format!("quests[{i}].metric"),
+                    ConfigProblem::Unknown(quest.metric.clone()),
+                ));
+            }
+        }
+        for (i, board) in raw.boards.iter().enumerate() {
+            if let Source::Metric(m) = &board.source
+                && !known.contains(m.as_str())
+            {
+                return Err(ConfigError::new(
+                    format!("boards[{i}].source.metric"),
+                    ConfigProblem::Unknown(m.clone()),
+                ));
+            }
+        }
         if raw.future_tolerance_secs > MAX_FUTURE_TOLERANCE_SECS {
             return Err(ConfigError::new(
                 "future_tolerance_secs",
@@ -133,6 +171,7 @@ impl TryFrom<RawConfig> for Config {
             achievements: raw.achievements,
             boards: raw.boards,
             kind_metrics: raw.kind_metrics,
+            metrics: raw.metrics,
             default_time_zone: raw.default_time_zone,
             future_tolerance_secs: raw.future_tolerance_secs,
         })
@@ -158,10 +197,21 @@ static SPARKLE: LazyLock<Config> = LazyLock::new(|| Config {
         ("daily_login", "logins"),
         ("post_featured", "featured_posts"),
         ("post_viral", "viral_posts"),
+        ("comment_liked", "comment_likes"),
+        ("follow_given", "following"),
+        ("post_trending", "trending_posts"),
+        ("comment_thread_popular", "popular_threads"),
+        ("sparkle_reaction_given", "sparkle_reactions"),
+        ("youtube_connected", "youtube_connections"),
+        ("watch_party_hosted", "watch_parties_hosted"),
     ]
     .into_iter()
     .map(|(kind, metric)| (kind.to_owned(), vec![metric.to_owned()]))
     .collect(),
+    metrics: vec![
+        "reactions_received".to_owned(),
+        "reactions_given".to_owned(),
+    ],
     default_time_zone: Tz::UTC,
     future_tolerance_secs: 300,
 });

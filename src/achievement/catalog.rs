@@ -221,6 +221,20 @@ impl Catalog {
         out
     }
 
+    /// The first entry (id, metric) whose criteria read a metric that
+    /// `known` does not accept.
+    pub fn unknown_metric(&self, known: impl Fn(&str) -> bool) -> Option<(String, String)> {
+        self.entries.iter().find_map(|e| {
+            e.criterion
+                .leaves()
+                .into_iter()
+                .find_map(|leaf| match leaf.trigger() {
+                    Some(Trigger::Metric(m)) if !known(m) => Some((e.id.clone(), m.to_owned())),
+                    _ => None,
+                })
+        })
+    }
+
     /// Entries of a rarity.
     pub fn by_rarity(&self, rarity: Rarity) -> impl Iterator<Item = &Achievement> {
         self.entries.iter().filter(move |e| e.rarity == rarity)

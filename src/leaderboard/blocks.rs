@@ -228,7 +228,7 @@ impl<K: Ord + Copy> Blocks<K> {
             .unwrap_or_default()
             .iter()
             .enumerate()
-            .flat_map(move |(n, block)| block.iter().skip(if n == 0 { i } else { 0 }))
+            .flat_map(move |(n, block)| block.range(if n == 0 { i } else { 0 }..))
             .copied()
     }
 }

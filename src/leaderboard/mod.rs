@@ -259,15 +259,6 @@ impl Board {
         rank as u64 + 1
     }
 
-    fn standing(&self, position: usize, user: UserId, score: u64) -> Standing {
-        Standing {
-            user,
-            rank: self.rank_at(position, score),
-            score,
-            total: self.set.len() as u64,
-        }
-    }
-
     /// The first `n` entries.
     pub fn top(&self, n: usize) -> Vec<Standing> {
         self.page(0, n)
@@ -301,9 +292,19 @@ impl Board {
 
     /// `user`'s standing.
     pub fn rank_of(&self, user: UserId) -> Option<Standing> {
-        let position = self.set.position(user)?;
         let score = self.set.score(user)?;
-        Some(self.standing(position, user, score))
+        // One search: the policy's own count, not the position as well.
+        let rank = match self.spec.policy {
+            RankPolicy::Ordinal => self.set.position(user)?,
+            RankPolicy::Competition => self.set.count_above(score),
+            RankPolicy::Dense => self.set.distinct_above(score)?,
+        };
+        Some(Standing {
+            user,
+            rank: rank as u64 + 1,
+            score,
+            total: self.set.len() as u64,
+        })
     }
 
     /// `user` with up to `k` entries above and `k` below.

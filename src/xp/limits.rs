@@ -1,6 +1,9 @@
 //! Limits and the per-user counters they need: caps per local day and ISO
 //! week, a cooldown between awards of a kind, a maximum per activity.
 //!
+//! Cooldowns run forward in time: a late activity, dated before the last
+//! award of its kind plus the cooldown, is refused.
+//!
 //! Only the current day and week of each capped kind are kept. An activity
 //! that arrives late, for a day or week already closed, earns no XP of a
 //! kind capped for that period: its allowance is no longer known, and a cap
@@ -135,11 +138,12 @@ pub(super) fn limit(
         }
     };
     if let (Some(secs), Some(last)) = (rule.cooldown_secs, counters.and_then(|c| c.last_award)) {
-        // Both directions: a late activity inside the cooldown of a later
-        // award is refused as well.
-        let apart = (at - last).num_seconds().abs();
-        if apart < i64::from(secs) {
-            let remaining_secs = i64::from(secs) - apart;
+        // Awards of a cooled kind go forward in time: anything before the
+        // last award's cooldown has passed (a late activity included) is
+        // refused, so no two awards are ever closer than the cooldown.
+        let remaining_secs =
+            (last + chrono::TimeDelta::seconds(i64::from(secs)) - at).num_seconds();
+        if remaining_secs > 0 {
             cut(
                 &mut left,
                 Limit::Cooldown {

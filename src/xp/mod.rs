@@ -232,6 +232,14 @@ impl XpRules {
             ("reaction_received", 3),
             ("follow_received", 20),
             ("daily_login", 0),
+            // Not in the seed's XP_CONFIG: kinds its achievements count, so
+            // they can be earned (worth no XP themselves).
+            ("follow_given", 0),
+            ("post_trending", 0),
+            ("comment_thread_popular", 0),
+            ("sparkle_reaction_given", 0),
+            ("youtube_connected", 0),
+            ("watch_party_hosted", 0),
         ]
         .into_iter()
         .map(|(kind, xp)| {

@@ -1,0 +1,565 @@
+//! Achievements through the public API: the sparkle catalog, seed defects
+//! 4, 5, 6, 11 and 14, tiers, prerequisites, availability, windows,
+//! backfill, and a property test that the index misses nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use gamify::achievement::{
+    Achievement, AchievementState, Availability, Catalog, Change, Criterion, Evaluation, Facts,
+    LocalWindow, Query, Rarity, SortBy, Tier,
+};
+use gamify::activity::Metrics;
+use gamify::time::Tz;
+use proptest::prelude::*;
+
+/// A user as the evaluator sees one.
+#[derive(Default)]
+struct User {
+    state: AchievementState,
+    metrics: Metrics,
+    level: u32,
+    streak: u32,
+    by_family: BTreeMap<String, u64>,
+}
+
+impl User {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            metrics: &self.metrics,
+            level: self.level,
+            streak_current: self.streak,
+            streak_longest: self.streak,
+            quests_completed: 0,
+            quests_by_family: &self.by_family,
+        }
+    }
+
+    /// Check the whole catalog against this user.
+    fn backfill(&mut self, catalog: &Catalog) -> Evaluation {
+        let facts = Facts {
+            metrics: &self.metrics,
+            level: self.level,
+            streak_current: self.streak,
+            streak_longest: self.streak,
+            quests_completed: 0,
+            quests_by_family: &self.by_family,
+        };
+        catalog.backfill(&mut self.state, &facts, noon(), Tz::UTC)
+    }
+
+    /// One activity: bump metrics, then evaluate.
+    fn act(
+        &mut self,
+        catalog: &Catalog,
+        kind: &str,
+        metrics: &[(&str, u64)],
+        attributes: &[(&str, i64)],
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) -> Evaluation {
+        let increments: Vec<(String, u64)> = metrics
+            .iter()
+            .map(|(m, by)| ((*m).to_owned(), *by))
+            .collect();
+        for (m, by) in &increments {
+            self.metrics.add(m, *by);
+        }
+        let attributes: BTreeMap<String, i64> = attributes
+            .iter()
+            .map(|(a, v)| ((*a).to_owned(), *v))
+            .collect();
+        let change = Change {
+            kind: Some(kind),
+            at,
+            tz,
+            metrics: &increments,
+            attributes: &attributes,
+            level_changed: false,
+            streak_changed: false,
+            quests_changed: false,
+        };
+        let facts = Facts {
+            metrics: &self.metrics,
+            level: self.level,
+            streak_current: self.streak,
+            streak_longest: self.streak,
+            quests_completed: 0,
+            quests_by_family: &self.by_family,
+        };
+        catalog.evaluate(&mut self.state, &facts, &change)
+    }
+}
+
+fn ids(e: &Evaluation) -> Vec<&str> {
+    e.unlocked.iter().map(|u| u.id.as_str()).collect()
+}
+
+fn noon() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
+}
+
+fn entry(id: &str, criterion: Criterion) -> Achievement {
+    Achievement {
+        id: id.into(),
+        code: id.to_uppercase(),
+        name: id.into(),
+        description: String::new(),
+        icon: String::new(),
+        animated_icon: None,
+        xp: 100,
+        points: None,
+        rarity: Rarity::Rare,
+        category: "test".into(),
+        hidden: false,
+        seasonal: false,
+        available: None,
+        prerequisites: vec![],
+        criterion,
+        tiers: vec![],
+    }
+}
+
+#[test]
+fn sparkle_catalog_round_trips_and_keeps_the_seeds_data() {
+    let catalog = Catalog::sparkle();
+    assert_eq!(catalog.len(), 33);
+    let json = serde_json::to_string(catalog).unwrap();
+    assert_eq!(&serde_json::from_str::<Catalog>(&json).unwrap(), catalog);
+    let toml_text = toml::to_string(catalog).unwrap();
+    assert_eq!(&toml::from_str::<Catalog>(&toml_text).unwrap(), catalog);
+    let viral = catalog.get("ach_viral_sensation").unwrap();
+    assert_eq!(
+        (
+            viral.code.as_str(),
+            viral.icon.as_str(),
+            viral.xp,
+            viral.rarity
+        ),
+        ("VIRAL_SENSATION", "🔥", 1000, Rarity::Epic)
+    );
+    assert_eq!(catalog.group("beginner").len(), 5);
+    assert_eq!(catalog.iter().filter(|e| e.hidden).count(), 3);
+    assert_eq!(catalog.iter().filter(|e| e.seasonal).count(), 2);
+}
+
+#[test]
+fn seed_defect_4_every_metric_achievement_unlocks_by_its_own_id() {
+    let catalog = Catalog::sparkle();
+    for e in catalog.iter() {
+        let Criterion::Metric { metric, at_least } = &e.criterion else {
+            continue;
+        };
+        let mut user = User::default();
+        user.metrics.set(metric.clone(), at_least - 1);
+        let eval = user.act(catalog, "anything", &[(metric, 1)], &[], noon(), Tz::UTC);
+        assert!(
+            ids(&eval).contains(&e.id.as_str()),
+            "{} did not unlock",
+            e.id
+        );
+        let again = user.act(catalog, "anything", &[(metric, 1)], &[], noon(), Tz::UTC);
+        assert!(
+            !ids(&again).contains(&e.id.as_str()),
+            "{} unlocked twice",
+            e.id
+        );
+    }
+}
+
+#[test]
+fn seed_defect_5_night_owl_counts_ten_posts_ever_in_local_time() {
+    let catalog = Catalog::sparkle();
+    let tz = Tz::Asia__Tokyo;
+    let mut user = User::default();
+    // 02:00 in Tokyo is 17:00 UTC the day before: local time is what counts.
+    let night =
+        |day: i64| Utc.with_ymd_and_hms(2026, 5, 1, 17, 0, 0).unwrap() + TimeDelta::days(day);
+    for day in 0..9 {
+        let eval = user.act(
+            catalog,
+            "post_created",
+            &[("posts", 1)],
+            &[],
+            night(day),
+            tz,
+        );
+        assert!(!ids(&eval).contains(&"ach_night_owl"));
+        // Daytime posts do not count.
+        user.act(
+            catalog,
+            "post_created",
+            &[("posts", 1)],
+            &[],
+            night(day) + TimeDelta::hours(8),
+            tz,
+        );
+    }
+    let eval = user.act(catalog, "post_created", &[("posts", 1)], &[], night(9), tz);
+    assert!(ids(&eval).contains(&"ach_night_owl"), "{:?}", ids(&eval));
+}
+
+#[test]
+fn seed_defect_6_viral_means_one_post_with_a_thousand_reactions() {
+    let catalog = Catalog::sparkle();
+    let mut user = User::default();
+    for _ in 0..3 {
+        let eval = user.act(
+            catalog,
+            "post_created",
+            &[],
+            &[("reactions", 600)],
+            noon(),
+            Tz::UTC,
+        );
+        assert!(!ids(&eval).contains(&"ach_viral_sensation"));
+    }
+    let eval = user.act(
+        catalog,
+        "post_created",
+        &[],
+        &[("reactions", 1000)],
+        noon(),
+        Tz::UTC,
+    );
+    let viral = eval
+        .unlocked
+        .iter()
+        .find(|u| u.id == "ach_viral_sensation")
+        .unwrap();
+    // Epic: ×3 XP; the entry's own 100 points win over the table's 250.
+    assert_eq!((viral.xp, viral.points, viral.score), (3000, 100, 100));
+}
+
+#[test]
+fn seed_defect_11_prerequisites_and_availability_are_enforced() {
+    let mut gated = entry(
+        "gated",
+        Criterion::Metric {
+            metric: "posts".into(),
+            at_least: 1,
+        },
+    );
+    gated.prerequisites = vec!["first".into()];
+    let mut seasonal = entry(
+        "seasonal",
+        Criterion::Metric {
+            metric: "posts".into(),
+            at_least: 1,
+        },
+    );
+    seasonal.available = Some(Availability {
+        from: Some(noon() + TimeDelta::days(1)),
+        until: Some(noon() + TimeDelta::days(2)),
+    });
+    let first = entry(
+        "first",
+        Criterion::Metric {
+            metric: "comments".into(),
+            at_least: 1,
+        },
+    );
+    let catalog = Catalog::new(vec![gated, seasonal, first]).unwrap();
+    let mut user = User::default();
+    let eval = user.act(
+        &catalog,
+        "post_created",
+        &[("posts", 1)],
+        &[],
+        noon(),
+        Tz::UTC,
+    );
+    assert!(eval.unlocked.is_empty(), "{:?}", ids(&eval));
+    // The prerequisite unlocks: the gated one follows in the same evaluation.
+    let eval = user.act(
+        &catalog,
+        "comment_created",
+        &[("comments", 1)],
+        &[],
+        noon(),
+        Tz::UTC,
+    );
+    assert_eq!(ids(&eval), ["first", "gated"]);
+    // Inside its window the seasonal one unlocks; the rarity's points apply (rare: none).
+    let eval = user.act(
+        &catalog,
+        "post_created",
+        &[("posts", 1)],
+        &[],
+        noon() + TimeDelta::hours(30),
+        Tz::UTC,
+    );
+    assert_eq!(ids(&eval), ["seasonal"]);
+    assert_eq!(eval.unlocked[0].xp, 200);
+}
+
+#[test]
+fn tiers_unlock_in_turn_and_several_at_once() {
+    let mut tiered = entry(
+        "writer",
+        Criterion::Metric {
+            metric: "posts".into(),
+            at_least: 1,
+        },
+    );
+    tiered.tiers = [1, 10, 100]
+        .into_iter()
+        .map(|target| Tier {
+            target,
+            xp: target,
+            points: None,
+        })
+        .collect();
+    let catalog = Catalog::new(vec![tiered]).unwrap();
+    let mut user = User::default();
+    let eval = user.act(
+        &catalog,
+        "post_created",
+        &[("posts", 1)],
+        &[],
+        noon(),
+        Tz::UTC,
+    );
+    assert_eq!(
+        eval.unlocked.iter().map(|u| u.tier).collect::<Vec<_>>(),
+        [Some(0)]
+    );
+    let eval = user.act(
+        &catalog,
+        "post_created",
+        &[("posts", 150)],
+        &[],
+        noon(),
+        Tz::UTC,
+    );
+    assert_eq!(
+        eval.unlocked
+            .iter()
+            .map(|u| (u.tier, u.xp))
+            .collect::<Vec<_>>(),
+        [(Some(1), 20), (Some(2), 200)]
+    );
+    assert_eq!(user.state.tiers("writer"), 3);
+    assert!(
+        user.act(
+            &catalog,
+            "post_created",
+            &[("posts", 1)],
+            &[],
+            noon(),
+            Tz::UTC
+        )
+        .unlocked
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_metric_in_a_window_resets_with_the_local_week() {
+    let weekly = entry(
+        "busy_week",
+        Criterion::MetricInWindow {
+            metric: "comments".into(),
+            window: LocalWindow::Week,
+            at_least: 3,
+        },
+    );
+    let catalog = Catalog::new(vec![weekly]).unwrap();
+    let tz = Tz::America__New_York;
+    let mut user = User::default();
+    // Sunday 23:30 local, then Monday: a new ISO week.
+    let sunday = Utc.with_ymd_and_hms(2026, 5, 11, 3, 30, 0).unwrap();
+    user.act(
+        &catalog,
+        "comment_created",
+        &[("comments", 2)],
+        &[],
+        sunday,
+        tz,
+    );
+    let monday = sunday + TimeDelta::hours(1);
+    assert!(
+        user.act(
+            &catalog,
+            "comment_created",
+            &[("comments", 2)],
+            &[],
+            monday,
+            tz
+        )
+        .unlocked
+        .is_empty()
+    );
+    assert_eq!(
+        ids(&user.act(
+            &catalog,
+            "comment_created",
+            &[("comments", 1)],
+            &[],
+            monday,
+            tz
+        )),
+        ["busy_week"]
+    );
+}
+
+#[test]
+fn backfill_brings_a_new_achievement_to_existing_users() {
+    let mut user = User::default();
+    user.metrics.set("posts", 60);
+    user.level = 12;
+    let catalog = Catalog::sparkle();
+    let eval = user.backfill(catalog);
+    let mut got = ids(&eval);
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        [
+            "ach_content_creator",
+            "ach_first_post",
+            "ach_level_10",
+            "ach_prolific_writer"
+        ]
+    );
+    assert!(user.backfill(catalog).unlocked.is_empty());
+}
+
+#[test]
+fn grants_revocations_and_hidden_entries() {
+    let catalog = Catalog::sparkle();
+    let mut user = User::default();
+    let unlock = catalog
+        .grant(&mut user.state, "ach_bug_hunter", noon())
+        .unwrap()
+        .unwrap();
+    assert_eq!((unlock.xp, unlock.score), (1000, 50));
+    assert!(
+        catalog
+            .grant(&mut user.state, "ach_bug_hunter", noon())
+            .unwrap()
+            .is_none()
+    );
+    assert!(catalog.grant(&mut user.state, "ach_nope", noon()).is_err());
+    assert_eq!(
+        user.state.granted_ids().collect::<Vec<_>>(),
+        ["ach_bug_hunter"]
+    );
+    // Hidden and unlocked: shown in the grid without asking for hidden ones.
+    let grid = catalog.progress(&user.state, &user.facts(), noon(), Tz::UTC);
+    assert_eq!(Query::new().category("hidden").run(catalog, &grid).len(), 1);
+    let revoked = catalog
+        .revoke(&mut user.state, "ach_bug_hunter")
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.score, 50);
+    assert_eq!(user.state.score(), 0);
+}
+
+#[test]
+fn seed_defect_14_grid_filters_compose() {
+    let catalog = Catalog::sparkle();
+    let mut user = User::default();
+    user.metrics.set("followers", 1);
+    user.backfill(catalog);
+    let grid = catalog.progress(&user.state, &user.facts(), noon(), Tz::UTC);
+    // Search and rarity together (the seed returned after the search).
+    let rows = Query::new()
+        .search("follow")
+        .rarity(Rarity::Epic)
+        .run(catalog, &grid);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.achievement.id.as_str())
+            .collect::<Vec<_>>(),
+        ["ach_influencer"]
+    );
+    let unlocked = Query::new().unlocked(true).run(catalog, &grid);
+    assert_eq!(unlocked.len(), 1);
+    let by_progress = Query::new()
+        .category("social")
+        .sort(SortBy::Progress)
+        .run(catalog, &grid);
+    assert_eq!(
+        by_progress[0].achievement.id, "ach_social_butterfly",
+        "closest locked first"
+    );
+    let summary = catalog.summary(&user.state);
+    assert_eq!(
+        (summary.unlocked, summary.total, summary.xp_earned),
+        (1, 33, 30)
+    );
+    assert_eq!(summary.by_rarity[&Rarity::Common], (1, 7));
+}
+
+/// A catalog of metric thresholds, levels, time-of-day and attribute entries.
+fn generated() -> Catalog {
+    let mut entries = Vec::new();
+    for m in 0..4 {
+        for t in 1..6u64 {
+            entries.push(entry(
+                &format!("m{m}_{t}"),
+                Criterion::Metric {
+                    metric: format!("m{m}"),
+                    at_least: t * t,
+                },
+            ));
+        }
+    }
+    let mut gated = entry(
+        "gated",
+        Criterion::Metric {
+            metric: "m0".into(),
+            at_least: 2,
+        },
+    );
+    gated.prerequisites = vec!["m1_2".into()];
+    entries.push(gated);
+    entries.push(entry("level", Criterion::Level { at_least: 3 }));
+    entries.push(entry(
+        "combo",
+        Criterion::All {
+            of: vec![
+                Criterion::Metric {
+                    metric: "m2".into(),
+                    at_least: 3,
+                },
+                Criterion::Achievements {
+                    ids: vec!["m3_1".into()],
+                },
+            ],
+        },
+    ));
+    Catalog::new(entries).unwrap()
+}
+
+proptest! {
+    /// Evaluating only what the index names unlocks exactly what checking
+    /// the whole catalog (backfill) would, after every activity.
+    #[test]
+    fn the_index_misses_nothing(steps in prop::collection::vec((0..4usize, 1..4u64, any::<bool>()), 1..40)) {
+        let catalog = generated();
+        let mut indexed = User::default();
+        let mut full = User::default();
+        for (m, by, level_up) in steps {
+            let metric = format!("m{m}");
+            if level_up {
+                indexed.level += 1;
+                full.level += 1;
+            }
+            let increments = vec![(metric.clone(), by)];
+            indexed.metrics.add(&metric, by);
+            full.metrics.add(&metric, by);
+            let attributes = BTreeMap::new();
+            let change = Change { kind: Some("k"), at: noon(), tz: Tz::UTC, metrics: &increments,
+                attributes: &attributes, level_changed: level_up, streak_changed: false, quests_changed: false };
+            let facts = Facts { metrics: &indexed.metrics, level: indexed.level, streak_current: 0, streak_longest: 0,
+                quests_completed: 0, quests_by_family: &indexed.by_family };
+            catalog.evaluate(&mut indexed.state, &facts, &change);
+            let facts = Facts { metrics: &full.metrics, ..facts };
+            catalog.backfill(&mut full.state, &facts, noon(), Tz::UTC);
+            let a: Vec<_> = indexed.state.unlocked_ids().collect();
+            let b: Vec<_> = full.state.unlocked_ids().collect();
+            prop_assert_eq!(a, b);
+        }
+    }
+}

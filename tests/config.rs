@@ -1,0 +1,125 @@
+//! The configuration: the sparkle preset as code and as the shipped data
+//! file, serde round trips in JSON and TOML, and rejection of bad input with
+//! the field named.
+
+use gamify::config::Config;
+
+const SHIPPED: &str = include_str!("../presets/sparkle.json");
+
+#[test]
+fn the_shipped_preset_file_is_the_sparkle_preset() {
+    if std::env::var_os("GAMIFY_BLESS").is_some() {
+        let json = serde_json::to_string_pretty(&Config::sparkle()).unwrap();
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/presets/sparkle.json"),
+            json + "\n",
+        )
+        .unwrap();
+        return;
+    }
+    let shipped: Config = serde_json::from_str(SHIPPED).unwrap();
+    assert_eq!(
+        shipped,
+        Config::sparkle(),
+        "regenerate with GAMIFY_BLESS=1 cargo test --test config"
+    );
+}
+
+#[test]
+fn sparkle_round_trips_through_json_and_toml() {
+    let sparkle = Config::sparkle();
+    let json = serde_json::to_string(&sparkle).unwrap();
+    assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), sparkle);
+    let toml_text = toml::to_string(&sparkle).unwrap();
+    assert_eq!(toml::from_str::<Config>(&toml_text).unwrap(), sparkle);
+    assert_eq!(sparkle.achievements.len(), 33);
+    assert_eq!(sparkle.achievements.groups().len(), 4);
+    assert_eq!(sparkle.boards.len(), 16);
+    assert_eq!(sparkle.quests.quests().len(), 3);
+}
+
+/// One edit of the preset's JSON.
+type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+
+/// Load the sparkle preset with one JSON edit and return the error text.
+fn rejected(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut value = serde_json::to_value(Config::sparkle()).unwrap();
+    edit(&mut value);
+    serde_json::from_value::<Config>(value)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn bad_configurations_are_rejected_with_the_field_named() {
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            Box::new(|v| v["achievements"]["achievements"][1]["id"] = "ach_first_post".into()),
+            "achievements[1].id",
+        ),
+        (
+            Box::new(|v| v["achievements"]["achievements"][1]["code"] = "FIRST_POST".into()),
+            "code",
+        ),
+        (
+            Box::new(|v| {
+                v["achievements"]["achievements"][0]["prerequisites"] =
+                    serde_json::json!(["ach_nope"])
+            }),
+            "achievements[ach_first_post].prerequisites[0]",
+        ),
+        (
+            Box::new(|v| {
+                v["achievements"]["achievements"][0]["prerequisites"] =
+                    serde_json::json!(["ach_prolific_writer"]);
+                v["achievements"]["achievements"][1]["prerequisites"] =
+                    serde_json::json!(["ach_first_post"]);
+            }),
+            "cycle",
+        ),
+        (
+            Box::new(|v| v["achievements"]["achievements"][0]["criterion"]["at_least"] = 0.into()),
+            "criterion.at_least",
+        ),
+        (
+            Box::new(|v| {
+                v["achievements"]["achievements"][0]["criterion"]["metric"] = "postz".into()
+            }),
+            "achievements[ach_first_post].criterion.metric",
+        ),
+        (
+            Box::new(|v| {
+                let c = &mut v["achievements"]["achievements"][23]["criterion"];
+                assert_eq!(c["type"], "time_of_day");
+                c["to_hour"] = c["from_hour"].clone(); // an empty range
+            }),
+            "to_hour",
+        ),
+        (
+            Box::new(|v| v["boards"][1]["id"] = "xp_all_time".into()),
+            "boards[1]",
+        ),
+        (
+            Box::new(|v| v["boards"][4]["source"] = serde_json::json!({"metric": "karma"})),
+            "boards[4].source.metric",
+        ),
+        (
+            Box::new(|v| v["quests"][0]["target"] = 0.into()),
+            "quests[0].target",
+        ),
+        (
+            Box::new(|v| {
+                v["curve"] = serde_json::json!({"kind": "table", "thresholds": [0, 100, 50]})
+            }),
+            "thresholds",
+        ),
+        (
+            Box::new(|v| v["future_tolerance_secs"] = 999_999.into()),
+            "future_tolerance_secs",
+        ),
+    ];
+    for (edit, field) in cases {
+        let err = rejected(edit);
+        assert!(err.contains(field), "expected `{field}` in: {err}");
+    }
+}

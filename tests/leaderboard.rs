@@ -1,0 +1,227 @@
+//! Boards against a sorted `Vec` model: random updates, ties and removals;
+//! every query under every rank policy agrees with the model, and pages
+//! stitch into every user exactly once (seed defect 12). Plus windows,
+//! score modes, bounds, memory and badges.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use gamify::activity::UserId;
+use gamify::leaderboard::{
+    Board, BoardError, BoardSpec, BoardWindow, RankBadge, RankPolicy, RankedSet, ScoreMode, Source,
+    Standing,
+};
+use gamify::time::Tz;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Set(u64, u64),
+    Remove(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        // Few users and few scores: many ties and many updates of one user.
+        8 => (0..40u64, 0..12u64).prop_map(|(u, s)| Op::Set(u, s * 10)),
+        1 => (0..40u64).prop_map(Op::Remove),
+    ]
+}
+
+/// The model: (user, score, when it reached that score), sorted by score
+/// descending, then arrival, then user.
+#[derive(Default)]
+struct Model {
+    entries: Vec<(u64, u64, u64)>,
+    clock: u64,
+}
+
+impl Model {
+    fn apply(&mut self, op: &Op) {
+        self.clock += 1;
+        match *op {
+            Op::Set(u, s) => match self.entries.iter_mut().find(|e| e.0 == u) {
+                Some(e) if e.1 == s => {}
+                Some(e) => *e = (u, s, self.clock),
+                None => self.entries.push((u, s, self.clock)),
+            },
+            Op::Remove(u) => self.entries.retain(|e| e.0 != u),
+        }
+        self.entries
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+    }
+
+    fn rank(&self, i: usize, policy: RankPolicy) -> u64 {
+        let score = self.entries[i].1;
+        let above = self.entries.iter().filter(|e| e.1 > score).count();
+        let distinct_above = {
+            let mut s: Vec<u64> = self
+                .entries
+                .iter()
+                .filter(|e| e.1 > score)
+                .map(|e| e.1)
+                .collect();
+            s.dedup();
+            s.len()
+        };
+        1 + match policy {
+            RankPolicy::Competition => above,
+            RankPolicy::Dense => distinct_above,
+            RankPolicy::Ordinal => i,
+        } as u64
+    }
+
+    fn standings(&self, policy: RankPolicy) -> Vec<Standing> {
+        (0..self.entries.len())
+            .map(|i| Standing {
+                user: UserId(self.entries[i].0),
+                rank: self.rank(i, policy),
+                score: self.entries[i].1,
+                total: self.entries.len() as u64,
+            })
+            .collect()
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn every_query_and_policy_agrees_with_a_sorted_vec(ops in prop::collection::vec(op(), 1..120), page in 1..7usize) {
+        for policy in [RankPolicy::Competition, RankPolicy::Dense, RankPolicy::Ordinal] {
+            let mut spec = BoardSpec::new("b", Source::Xp, BoardWindow::AllTime);
+            spec.policy = policy;
+            spec.mode = ScoreMode::Replace;
+            let mut board = Board::new(spec);
+            let mut model = Model::default();
+            for op in &ops {
+                model.apply(op);
+                match *op {
+                    Op::Set(u, s) => board.record(UserId(u), s, now(), now()).unwrap(),
+                    Op::Remove(u) => { board.remove(UserId(u)); }
+                }
+            }
+            let expected = model.standings(policy);
+            prop_assert_eq!(board.len(), expected.len());
+            prop_assert_eq!(&board.top(usize::MAX), &expected);
+            // Pages stitch: every user exactly once, in order.
+            let mut stitched = Vec::new();
+            let mut offset = 0;
+            loop {
+                let p = board.page(offset, page);
+                if p.is_empty() { break; }
+                offset += p.len();
+                stitched.extend(p);
+            }
+            prop_assert_eq!(&stitched, &expected);
+            for (i, s) in expected.iter().enumerate() {
+                prop_assert_eq!(board.rank_of(s.user), Some(*s));
+                let around = board.around(s.user, 2);
+                let lo = i.saturating_sub(2);
+                prop_assert_eq!(&around[..], &expected[lo..(i + 3).min(expected.len())]);
+                let below = expected.iter().filter(|e| e.score < s.score).count();
+                let pct = board.percentile(s.user).unwrap();
+                prop_assert!((pct - 100.0 * below as f64 / expected.len() as f64).abs() < 1e-9);
+            }
+            // A scoped ranking (friends) ranks the subset alone, by policy.
+            let friends: Vec<UserId> = expected.iter().step_by(2).map(|s| s.user).collect();
+            let scoped = board.among(&friends);
+            prop_assert_eq!(scoped.len(), friends.len());
+            prop_assert!(scoped.windows(2).all(|w| w[0].score >= w[1].score && w[0].rank <= w[1].rank));
+            if let Some(first) = scoped.first() { prop_assert_eq!(first.rank, 1); }
+        }
+    }
+}
+
+#[test]
+fn windows_roll_over_and_keep_the_final_standings() {
+    let mut spec = BoardSpec::new("xp_weekly", Source::Xp, BoardWindow::ISO_WEEK);
+    spec.time_zone = Tz::America__New_York;
+    spec.keep_previous = 2;
+    let mut board = Board::new(spec);
+    // Sunday 10 May 2026, 23:00 New York.
+    let sunday = Utc.with_ymd_and_hms(2026, 5, 11, 3, 0, 0).unwrap();
+    for (u, xp) in [(1, 50), (2, 70), (3, 60)] {
+        board.record(UserId(u), xp, sunday, sunday).unwrap();
+    }
+    let monday = sunday + TimeDelta::hours(2);
+    board.record(UserId(4), 5, monday, monday).unwrap();
+    assert_eq!(board.len(), 1);
+    let previous = board.previous().unwrap();
+    assert_eq!(previous.window.to_string(), "2026-05-04");
+    assert_eq!(
+        previous.top.iter().map(|s| s.user.0).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    // A late event for the closed week does not count in the new one.
+    board.record(UserId(1), 500, sunday, monday).unwrap();
+    assert_eq!(board.rank_of(UserId(1)), None);
+    // An admin reset closes the window early.
+    board.reset_window(monday);
+    assert!(board.is_empty());
+    assert_eq!(board.previous().unwrap().top[0].user, UserId(4));
+}
+
+#[test]
+fn score_modes_and_bounds() {
+    let mut spec = BoardSpec::new("best", Source::Metric("laps".into()), BoardWindow::AllTime);
+    spec.mode = ScoreMode::KeepBest;
+    spec.max = Some(1000);
+    let mut board = Board::new(spec);
+    board.record(UserId(1), 300, now(), now()).unwrap();
+    board.record(UserId(1), 200, now(), now()).unwrap();
+    assert_eq!(board.rank_of(UserId(1)).unwrap().score, 300);
+    assert_eq!(
+        board.record(UserId(1), 5000, now(), now()),
+        Err(BoardError::OutOfRange {
+            score: 5000,
+            min: 0,
+            max: 1000
+        })
+    );
+    assert_eq!(
+        board.rank_of(UserId(1)).unwrap().score,
+        300,
+        "a refused score changes nothing"
+    );
+    let mut inc = Board::new(BoardSpec::new("xp", Source::Xp, BoardWindow::AllTime));
+    inc.record(UserId(1), u64::MAX, now(), now()).unwrap();
+    assert_eq!(
+        inc.record(UserId(1), 1, now(), now()),
+        Err(BoardError::Overflow)
+    );
+}
+
+#[test]
+fn rank_badges() {
+    let badges: Vec<_> = [1, 2, 3, 4, 10, 11, 100, 101]
+        .into_iter()
+        .map(RankBadge::for_rank)
+        .collect();
+    use RankBadge::*;
+    assert_eq!(
+        badges,
+        [
+            Some(Gold),
+            Some(Silver),
+            Some(Bronze),
+            Some(Top10),
+            Some(Top10),
+            Some(Top100),
+            Some(Top100),
+            None
+        ]
+    );
+}
+
+#[test]
+fn a_million_entries_fit_in_48_bytes_each() {
+    let mut set = RankedSet::new(false);
+    for u in 0..1_000_000u64 {
+        set.set(UserId(u.wrapping_mul(0x9e37_79b9)), u % 50_000);
+    }
+    let per_entry = set.memory_bytes() as f64 / 1_000_000.0;
+    assert!(per_entry <= 48.0, "{per_entry:.1} bytes per entry");
+}
