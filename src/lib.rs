@@ -30,14 +30,44 @@
 //!
 //! ## Modules
 //!
+//! The pure core (no IO, no clock reads):
+//!
 //! - [`level`]: the [`LevelCurve`](level::LevelCurve) — level for an XP
 //!   total, progress, levels crossed — and named level bands.
 //! - [`time`]: the [`Clock`](time::Clock) trait with system and fake clocks,
 //!   and the local calendar (day, week, month in an IANA zone, DST-safe).
 //! - [`activity`]: what a host reports ([`Activity`](activity::Activity)) and
 //!   the per-user [`Metrics`](activity::Metrics) counters.
+//! - [`xp`]: XP rules per activity kind, boosts, caps and cooldowns; an
+//!   award decision is a value.
+//! - [`streak`]: the daily login streak in the user's own zone, with freezes.
+//! - [`quest`]: daily and weekly quests, rewarded once per window.
+//! - [`achievement`]: the declarative catalog, its index and evaluator, UI
+//!   queries, and the sparkle catalog.
+//! - [`leaderboard`]: exact ranks ([`RankedSet`](leaderboard::RankedSet)) and
+//!   windowed [`Board`](leaderboard::Board)s.
+//! - [`config`]: everything above as one validated, serde-loadable
+//!   [`Config`](config::Config), with the sparkle preset.
+//! - [`step`]: the pure step — state, activity, `now` in; new state, outcome
+//!   and ledger entries out — for hosts that do their own IO.
+//! - [`state`], [`outcome`], [`ledger`]: a user's state, what an activity
+//!   caused, and the append-only XP and points ledger.
+//!
+//! Around it:
+//!
+//! - [`store`]: the [`Store`](store::Store) trait (one atomic
+//!   read-modify-write per activity, exactly once), the sharded
+//!   [`MemoryStore`](store::MemoryStore), and a conformance suite
+//!   (feature `conformance`).
+//! - [`sink`]: the [`EventSink`](sink::EventSink) trait and no-op, channel
+//!   and collecting sinks.
+//! - [`engine`]: the [`Engine`](engine::Engine) a service calls: record,
+//!   batches, admin operations, stats, boards, replay.
 //! - [`error`]: the crate-wide [`Error`] and the [`ConfigError`] that names
 //!   the field a rejected configuration got wrong.
+//!
+//! The arrows point one way: the engine uses the core and the traits;
+//! stores and sinks implement the traits; the core uses nothing above it.
 //!
 //! ## Errors and panics
 //!

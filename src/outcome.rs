@@ -98,7 +98,10 @@ pub enum Event {
     AchievementUnlocked(Unlock),
     /// Progress on achievements this activity affected that are still
     /// locked.
-    AchievementProgress(Vec<AchievementProgress>),
+    AchievementProgress {
+        /// One entry per affected achievement.
+        progress: Vec<AchievementProgress>,
+    },
     /// An admin revoked an achievement.
     AchievementRevoked {
         /// The achievement's id.

@@ -118,7 +118,7 @@ fn events_come_in_the_documented_order() {
     let rank = |e: &Event| match e {
         Event::XpAwarded { .. } => 0,
         Event::LevelUp { .. } => 1,
-        Event::AchievementUnlocked(_) | Event::AchievementProgress(_) => 2,
+        Event::AchievementUnlocked(_) | Event::AchievementProgress { .. } => 2,
         Event::QuestCompleted(_) => 3,
         Event::Streak(_) => 4,
         Event::PointsEarned { .. } => 5,
@@ -220,7 +220,10 @@ fn a_simulated_month_keeps_every_ledger_equal_to_its_balance() {
         let activities = sim::day_activities(&members, start, day, &mut rng);
         clock.set(start + TimeDelta::days(i64::from(day) + 2));
         for result in engine.record_batch(&activities).unwrap() {
-            result.unwrap();
+            // Every outcome survives JSON, as sinks and stores carry it.
+            let outcome = result.unwrap().outcome;
+            let json = serde_json::to_string(&outcome).unwrap();
+            assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), outcome);
         }
     }
     assert_ledger_explains_balances(&engine);

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 /// The most keys one block holds: a memmove of half a block (4 KiB) is
 /// cheap, and 1,000,000 keys need only ~2,000 blocks.
-pub(super) const MAX_BLOCK: usize = 512;
+pub(super) const MAX_BLOCK: usize = 1024;
 
 /// A sorted multiset of `K`.
 #[derive(Debug, Clone)]

@@ -147,7 +147,7 @@ pub(crate) fn credit_unlocks(
     if !progress.is_empty() {
         events
             .achievements
-            .push(Event::AchievementProgress(progress));
+            .push(Event::AchievementProgress { progress });
     }
     unlocked
 }

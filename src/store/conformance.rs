@@ -172,6 +172,12 @@ pub fn refused_step_changes_nothing(store: &dyn Store) {
         Err(StepError::Refused("test".into()))
     });
     assert!(matches!(refused, Err(TransactError::Step(_))));
+    assert_eq!(
+        store.load(UserId(9)).expect("load"),
+        None,
+        "a refused first step created the user"
+    );
+    assert!(!store.users().expect("users").contains(&UserId(9)));
     assert_eq!(store.ledger(UserId(9), 0, 10).expect("ledger"), vec![]);
     assert!(store.activities(UserId(9)).expect("activities").is_empty());
     assert!(

@@ -42,7 +42,9 @@ struct Recorded {
 /// Activity ids are remembered for the store's lifetime.
 #[derive(Debug)]
 pub struct MemoryStore {
-    users: Vec<Mutex<HashMap<UserId, UserRecord>>>,
+    // Boxed: a shard's table then moves 8-byte pointers when it grows, not
+    // whole states.
+    users: Vec<Mutex<HashMap<UserId, Box<UserRecord>>>>,
     ids: Vec<Mutex<HashMap<ActivityId, Recorded>>>,
     hasher: RandomState,
 }
@@ -68,7 +70,7 @@ impl MemoryStore {
         (self.hasher.hash_one(key) % SHARDS as u64) as usize
     }
 
-    fn user_shard(&self, user: UserId) -> MutexGuard<'_, HashMap<UserId, UserRecord>> {
+    fn user_shard(&self, user: UserId) -> MutexGuard<'_, HashMap<UserId, Box<UserRecord>>> {
         lock(&self.users[self.shard_of(&user)])
     }
 }
