@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +62,8 @@ pub(super) struct Index {
 #[serde(try_from = "RawCatalog", into = "RawCatalog")]
 pub struct Catalog {
     pub(super) entries: Vec<Achievement>,
+    /// The entries' ids, shared by progress reports.
+    pub(super) ids: Vec<Arc<str>>,
     pub(super) groups: BTreeMap<String, Vec<String>>,
     pub(super) by_id: FastMap<u32>,
     pub(super) index: Index,
@@ -152,8 +154,10 @@ impl Catalog {
             }
         }
         let index = build_index(&entries);
+        let ids = entries.iter().map(|e| Arc::from(e.id.as_str())).collect();
         Ok(Self {
             entries,
+            ids,
             groups,
             by_id,
             index,

@@ -2,6 +2,7 @@
 //! affected; backfill; host grants and revocations.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -75,8 +76,9 @@ pub struct Unlock {
 /// Progress on one achievement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AchievementProgress {
-    /// Its id.
-    pub id: String,
+    /// Its id (shared with the catalog: reporting progress allocates no
+    /// string).
+    pub id: Arc<str>,
     /// The criterion's current value (for `all`: sub-criteria met).
     pub current: u64,
     /// The value that unlocks it (its next tier's, for tiers).
@@ -105,14 +107,14 @@ pub enum AchievementError {
     Unknown(String),
 }
 
-fn progress(id: &str, current: u64, target: u64, unlocked: bool) -> AchievementProgress {
+fn progress(id: &Arc<str>, current: u64, target: u64, unlocked: bool) -> AchievementProgress {
     let fraction = if unlocked || target == 0 {
         1.0
     } else {
         (current as f64 / target as f64).min(1.0)
     };
     AchievementProgress {
-        id: id.to_owned(),
+        id: Arc::clone(id),
         current,
         target,
         fraction,
@@ -142,9 +144,9 @@ impl Catalog {
                 let hi = list.partition_point(|(t, _)| *t <= new);
                 crossed.extend(list[lo..hi].iter().map(|(_, i)| *i));
                 if let Some((target, i)) = list.get(hi)
-                    && let Some(e) = self.entries.get(*i as usize)
+                    && let Some(id) = self.ids.get(*i as usize)
                 {
-                    eval.progress.push(progress(&e.id, new, *target, false));
+                    eval.progress.push(progress(id, new, *target, false));
                 }
             }
             affected.extend(index.metric.get(metric.as_str()).into_iter().flatten());
@@ -251,11 +253,12 @@ impl Catalog {
         };
         self.entries
             .iter()
-            .map(|e| {
+            .zip(&self.ids)
+            .map(|(e, id)| {
                 let done = state.tiers(&e.id) as usize;
                 let (current, target) = self.measure_entry(e, state, facts, &change);
                 let target = e.tiers.get(done).map_or(target, |t| t.target);
-                progress(&e.id, current, target, done >= e.tiers.len().max(1))
+                progress(id, current, target, done >= e.tiers.len().max(1))
             })
             .collect()
     }
@@ -364,7 +367,8 @@ impl Catalog {
             if open && current >= target && !matches!(e.criterion, Criterion::Granted) {
                 eval.unlocked.push(unlock(state, e, None, change.at));
             } else {
-                eval.progress.push(progress(&e.id, current, target, false));
+                eval.progress
+                    .push(progress(&self.ids[i], current, target, false));
             }
             return;
         }
@@ -374,7 +378,7 @@ impl Catalog {
         }
         if let Some(next) = e.tiers.get(done) {
             eval.progress
-                .push(progress(&e.id, current, next.target, false));
+                .push(progress(&self.ids[i], current, next.target, false));
         }
     }
 

@@ -194,10 +194,11 @@ impl Catalog {
     /// `achievement_progress` also fills in metric progress.
     pub fn progress_for_grid(&self, state: &AchievementState) -> Vec<AchievementProgress> {
         self.iter()
-            .map(|e| {
+            .zip(&self.ids)
+            .map(|(e, id)| {
                 let unlocked = state.tiers(&e.id) as usize >= e.tiers.len().max(1);
                 AchievementProgress {
-                    id: e.id.clone(),
+                    id: std::sync::Arc::clone(id),
                     current: u64::from(unlocked),
                     target: 1,
                     fraction: if unlocked { 1.0 } else { 0.0 },

@@ -342,4 +342,19 @@ mod tests {
     fn memory_store_conforms() {
         super::check_store(super::super::MemoryStore::new);
     }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn sqlite_store_conforms() {
+        use super::super::{SqliteStore, Synchronous};
+        let dir = std::env::temp_dir().join(format!("gamify-conformance-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let n = std::sync::atomic::AtomicUsize::new(0);
+        super::check_store(|| {
+            let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            SqliteStore::open_with(dir.join(format!("store-{i}.db")), Synchronous::Off)
+                .expect("open")
+        });
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -8,11 +8,15 @@
 //! ([`conformance`], behind the `conformance` feature).
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SCHEMA_VERSION, SqliteStore, Synchronous};
 
 use crate::activity::{Activity, UserId};
 use crate::ledger::{LedgerDraft, LedgerEntry};
