@@ -107,6 +107,12 @@ pub enum AchievementError {
     Unknown(String),
 }
 
+/// A map lookup that skips hashing when the map is empty (catalogs often
+/// have no criteria of a kind).
+fn lookup<'m, V>(map: &'m super::catalog::FastMap<V>, key: &str) -> Option<&'m V> {
+    if map.is_empty() { None } else { map.get(key) }
+}
+
 fn progress(id: &Arc<str>, current: u64, target: u64, unlocked: bool) -> AchievementProgress {
     let fraction = if unlocked || target == 0 {
         1.0
@@ -139,7 +145,7 @@ impl Catalog {
         for (metric, by) in change.metrics {
             let new = facts.metrics.get(metric);
             let old = new.saturating_sub(*by);
-            if let Some(list) = index.thresholds.get(metric.as_str()) {
+            if let Some(list) = lookup(&index.thresholds, metric) {
                 let lo = list.partition_point(|(t, _)| *t <= old);
                 let hi = list.partition_point(|(t, _)| *t <= new);
                 crossed.extend(list[lo..hi].iter().map(|(_, i)| *i));
@@ -149,19 +155,13 @@ impl Catalog {
                     eval.progress.push(progress(id, new, *target, false));
                 }
             }
-            affected.extend(index.metric.get(metric.as_str()).into_iter().flatten());
+            affected.extend(lookup(&index.metric, metric).into_iter().flatten());
         }
         if let Some(kind) = change.kind {
-            affected.extend(index.kind.get(kind).into_iter().flatten());
+            affected.extend(lookup(&index.kind, kind).into_iter().flatten());
         }
         for attribute in change.attributes.keys() {
-            affected.extend(
-                index
-                    .attribute
-                    .get(attribute.as_str())
-                    .into_iter()
-                    .flatten(),
-            );
+            affected.extend(lookup(&index.attribute, attribute).into_iter().flatten());
         }
         if change.level_changed {
             affected.extend(&index.level);

@@ -54,6 +54,8 @@ pub struct AchievementSummary {
     pub unlocked: usize,
     /// The achievement score (by rarity).
     pub score: u64,
+    /// Points the unlocked achievements paid.
+    pub points: u64,
     /// Unlocked achievements by rarity.
     pub by_rarity: BTreeMap<Rarity, usize>,
 }
@@ -94,9 +96,19 @@ impl Engine {
         let config = &*self.config;
         let now = self.now();
         let mut by_rarity = BTreeMap::new();
+        let mut achievement_points = 0u64;
         for id in state.achievements.unlocked_ids() {
             if let Some(entry) = config.achievements.get(id) {
                 *by_rarity.entry(entry.rarity).or_insert(0) += 1;
+                let tiers = state.achievements.tiers(id) as usize;
+                let paid = if entry.tiers.is_empty() {
+                    entry.reward_points(None)
+                } else {
+                    (0..tiers.min(entry.tiers.len()))
+                        .map(|t| entry.reward_points(Some(t)))
+                        .fold(0, u64::saturating_add)
+                };
+                achievement_points = achievement_points.saturating_add(paid);
             }
         }
         let mut ranks = Vec::new();
@@ -127,6 +139,7 @@ impl Engine {
                 total: config.achievements.len(),
                 unlocked: state.achievements.unlocked_count(),
                 score: state.achievements.score(),
+                points: achievement_points,
                 by_rarity,
             },
             metrics: state.metrics.clone(),

@@ -99,7 +99,7 @@ pub(crate) struct Events {
 
 impl Events {
     pub(crate) fn into_vec(self) -> Vec<Event> {
-        [
+        let groups = [
             self.xp,
             self.levels,
             self.achievements,
@@ -107,8 +107,12 @@ impl Events {
             self.streak,
             self.points,
             self.metrics,
-        ]
-        .concat()
+        ];
+        let mut all = Vec::with_capacity(groups.iter().map(Vec::len).sum());
+        for group in groups {
+            all.extend(group);
+        }
+        all
     }
 }
 

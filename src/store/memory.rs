@@ -30,6 +30,43 @@ struct Recorded {
     index: usize,
 }
 
+/// Passes a `u64` key through: the id index's keys are already keyed
+/// SipHash values, so hashing them again (on every lookup and whenever the
+/// table grows) would be wasted work.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// One shard of the activity-id index.
+#[derive(Debug, Default)]
+struct IdShard {
+    /// By the id's keyed 64-bit hash, computed once per call.
+    by_hash: HashMap<u64, Recorded, std::hash::BuildHasherDefault<PassThrough>>,
+    /// Ids whose hash equals an earlier id's: vanishingly rare, kept exact.
+    collided: HashMap<ActivityId, Recorded>,
+}
+
+impl std::fmt::Debug for PassThrough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PassThrough")
+    }
+}
+
 /// A thread-safe store in process memory.
 ///
 /// Users and activity ids are spread over 64 shards each, every shard behind
@@ -45,8 +82,11 @@ pub struct MemoryStore {
     // Boxed: a shard's table then moves 8-byte pointers when it grows, not
     // whole states.
     users: Vec<Mutex<HashMap<UserId, Box<UserRecord>>>>,
-    ids: Vec<Mutex<HashMap<ActivityId, Recorded>>>,
+    ids: Vec<Mutex<IdShard>>,
     hasher: RandomState,
+    /// Tests: give every id the same hash, to exercise the collision path.
+    #[cfg(test)]
+    collide_all: bool,
 }
 
 impl Default for MemoryStore {
@@ -62,12 +102,22 @@ impl MemoryStore {
             users: (0..SHARDS).map(|_| Mutex::default()).collect(),
             ids: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: RandomState::new(),
+            #[cfg(test)]
+            collide_all: false,
         }
     }
 
     fn shard_of(&self, key: &impl Hash) -> usize {
         // The modulo keeps the index in range whatever the hash.
         (self.hasher.hash_one(key) % SHARDS as u64) as usize
+    }
+
+    fn id_hash(&self, id: &ActivityId) -> u64 {
+        #[cfg(test)]
+        if self.collide_all {
+            return 0;
+        }
+        self.hasher.hash_one(id)
     }
 
     fn user_shard(&self, user: UserId) -> MutexGuard<'_, HashMap<UserId, Box<UserRecord>>> {
@@ -90,20 +140,48 @@ impl Store for MemoryStore {
         activity: Option<&Activity>,
         step: &mut Step<'_, StepError>,
     ) -> TransactResult {
-        let mut id_shard = activity.map(|a| lock(&self.ids[self.shard_of(&a.id)]));
-        if let (Some(ids), Some(activity)) = (id_shard.as_deref(), activity)
-            && let Some(seen) = ids.get(&activity.id).copied()
+        let hash = activity.map(|a| self.id_hash(&a.id));
+        let mut id_shard = hash.map(|h| lock(&self.ids[(h % SHARDS as u64) as usize]));
+        // Is the id recorded? Found by hash, then confirmed against the
+        // recorded activity itself.
+        let mut collision = false;
+        if let (Some(ids), Some(activity), Some(hash)) = (id_shard.as_deref(), activity, hash)
+            && let Some(by_hash) = ids.by_hash.get(&hash).copied()
         {
-            let users = self.user_shard(seen.user);
-            let first = users
-                .get(&seen.user)
-                .and_then(|r| r.activities.get(seen.index))
-                .ok_or_else(|| StoreError::Corrupt(format!("activity `{}` lost", activity.id)))?;
-            return if first.0 == *activity {
-                Ok(Transacted::Duplicate(first.1.clone()))
-            } else {
-                Err(TransactError::Conflict(activity.id.clone()))
+            let seen = {
+                let users = self.user_shard(by_hash.user);
+                let first = users
+                    .get(&by_hash.user)
+                    .and_then(|r| r.activities.get(by_hash.index))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("activity `{}` lost", activity.id))
+                    })?;
+                if first.0.id == activity.id {
+                    Some((first.0 == *activity, first.1.clone()))
+                } else {
+                    collision = true;
+                    None
+                }
             };
+            let seen = match (seen, ids.collided.get(&activity.id)) {
+                (Some(seen), _) => Some(seen),
+                (None, Some(r)) => {
+                    let users = self.user_shard(r.user);
+                    let first = users
+                        .get(&r.user)
+                        .and_then(|rec| rec.activities.get(r.index))
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("activity `{}` lost", activity.id))
+                        })?;
+                    Some((first.0 == *activity, first.1.clone()))
+                }
+                (None, None) => None,
+            };
+            match seen {
+                Some((true, outcome)) => return Ok(Transacted::Duplicate(outcome)),
+                Some((false, _)) => return Err(TransactError::Conflict(activity.id.clone())),
+                None => {}
+            }
         }
 
         let mut users = self.user_shard(user);
@@ -127,10 +205,15 @@ impl Store for MemoryStore {
                 .ledger
                 .push(draft.into_entry(seq, user, at, activity_id.clone()));
         }
-        if let (Some(ids), Some(activity)) = (id_shard.as_deref_mut(), activity) {
+        if let (Some(ids), Some(activity), Some(hash)) = (id_shard.as_deref_mut(), activity, hash) {
             let index = record.activities.len();
             record.activities.push((activity.clone(), outcome.clone()));
-            ids.insert(activity.id.clone(), Recorded { user, index });
+            let recorded = Recorded { user, index };
+            if collision {
+                ids.collided.insert(activity.id.clone(), recorded);
+            } else {
+                ids.by_hash.insert(hash, recorded);
+            }
         }
         Ok(Transacted::Applied(outcome))
     }
@@ -180,5 +263,18 @@ impl Store for MemoryStore {
             .get(&user)
             .map(|r| r.activities.iter().map(|(a, _)| a.clone()).collect())
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryStore;
+
+    #[test]
+    fn ids_whose_hashes_collide_stay_exact() {
+        crate::store::conformance::check_store(|| MemoryStore {
+            collide_all: true,
+            ..MemoryStore::new()
+        });
     }
 }
