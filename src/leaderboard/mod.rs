@@ -112,6 +112,9 @@ pub struct Board {
     spec: BoardSpec,
     set: RankedSet,
     window: Option<Period>,
+    /// The current window's `[start, end)` instants, kept so the hot path
+    /// compares two instants instead of computing calendar dates.
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
     previous: Option<FinalStandings>,
 }
 
@@ -123,6 +126,7 @@ impl Board {
             spec,
             set,
             window: None,
+            span: None,
             previous: None,
         }
     }
@@ -164,12 +168,24 @@ impl Board {
         let Some(kind) = self.spec.window.period_kind() else {
             return;
         };
+        if let Some((_, end)) = self.span
+            && now < end
+        {
+            return;
+        }
         let current = kind.containing(now, self.spec.time_zone);
         match self.window {
             Some(w) if w.first_day() >= current.first_day() => {}
             Some(_) => self.close(current),
-            None => self.window = Some(current),
+            None => self.enter(Some(current)),
         }
+    }
+
+    /// Make `window` the current one.
+    fn enter(&mut self, window: Option<Period>) {
+        let tz = self.spec.time_zone;
+        self.window = window;
+        self.span = window.map(|w| (w.start(tz), w.end(tz)));
     }
 
     /// Close the current window now, even if it has not ended (an admin
@@ -191,7 +207,7 @@ impl Board {
         let top = self.top(self.spec.keep_previous);
         self.previous = Some(FinalStandings { window, top });
         self.set = RankedSet::new(self.spec.policy == RankPolicy::Dense);
-        self.window = next;
+        self.enter(next);
     }
 
     /// Apply a score change for an event at `at`, after rolling over to
@@ -207,8 +223,8 @@ impl Board {
         now: DateTime<Utc>,
     ) -> Result<(), BoardError> {
         self.roll_to(now.max(at));
-        if let Some(w) = self.window
-            && !w.contains(at, self.spec.time_zone)
+        if let Some((start, end)) = self.span
+            && !(start <= at && at < end)
         {
             return Ok(());
         }
