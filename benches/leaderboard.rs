@@ -81,6 +81,24 @@ fn boards(c: &mut Criterion) {
             baseline.set(u, score(u, i));
         })
     });
+    // What an XP board mostly sees: a small increment, so the entry moves
+    // only a little.
+    g.bench_function("gamify_increment", |b| {
+        b.iter(|| {
+            i += 1;
+            let u = UserId((i.wrapping_mul(7919) % N) + 1);
+            let old = board.ranked().score(u).unwrap_or(0);
+            board.set(u, old + 1 + i % 50, now).unwrap();
+        })
+    });
+    g.bench_function("btreeset_hashmap_increment", |b| {
+        b.iter(|| {
+            i += 1;
+            let u = (i.wrapping_mul(7919) % N) + 1;
+            let old = baseline.scores.get(&u).copied().unwrap_or(0);
+            baseline.set(u, old + 1 + i % 50);
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("lb_rank_1m");

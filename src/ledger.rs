@@ -59,6 +59,18 @@ pub enum Reason {
     },
     /// A correction written by a replay under a changed configuration.
     Replay,
+    /// An operator revoked an achievement (amount 0: what it paid stays
+    /// paid; the entry records the act).
+    Revoked {
+        /// The achievement id.
+        achievement: String,
+    },
+    /// An operator reset the current window of a board (amount 0: the
+    /// entry records the act in each affected user's history).
+    BoardReset {
+        /// The board id.
+        board: String,
+    },
 }
 
 /// One change of a user's XP or points balance.

@@ -365,3 +365,81 @@ fn replay_under_a_changed_configuration_reports_then_applies_the_difference() {
     );
     assert_ledger_explains_balances(&new);
 }
+
+#[test]
+fn grants_revocations_and_board_resets_are_ledger_entries() {
+    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(t0()));
+    let build = || {
+        Engine::builder(Config::sparkle())
+            .shared_store(store.clone())
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let engine = build();
+    engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap();
+    engine
+        .record(Activity::new("p2", UserId(2), "post_created", t0()))
+        .unwrap();
+
+    let granted = engine.grant(UserId(1), "ach_bug_hunter").unwrap();
+    assert_eq!(granted.unlocked().next().unwrap().id, "ach_bug_hunter");
+    let score = |e: &Engine| {
+        e.board("achievements_all_time")
+            .unwrap()
+            .rank_of(UserId(1))
+            .unwrap()
+            .score
+    };
+    let with_grant = score(&engine);
+    let revoked = engine.revoke(UserId(1), "ach_bug_hunter").unwrap();
+    assert!(
+        revoked
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::AchievementRevoked { id } if id == "ach_bug_hunter"))
+    );
+    assert_eq!(
+        score(&engine),
+        with_grant - 50,
+        "a rare achievement's score leaves the board"
+    );
+    assert!(engine.grant(UserId(1), "ach_nope").is_err());
+
+    assert!(engine.reset_board("xp_weekly").unwrap());
+    assert!(!engine.reset_board("no_such_board").unwrap());
+    assert!(engine.board("xp_weekly").unwrap().is_empty());
+    assert_eq!(
+        engine
+            .board("xp_weekly")
+            .unwrap()
+            .previous()
+            .unwrap()
+            .top
+            .len(),
+        2
+    );
+    let reasons: Vec<Reason> = engine
+        .ledger(UserId(1), 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert!(reasons.contains(&Reason::Achievement {
+        achievement: "ach_bug_hunter".into()
+    }));
+    assert!(reasons.contains(&Reason::Revoked {
+        achievement: "ach_bug_hunter".into()
+    }));
+    assert!(reasons.contains(&Reason::BoardReset {
+        board: "xp_weekly".into()
+    }));
+    // The reset survives a restart: boards are rebuilt from the states.
+    let restarted = build();
+    assert!(restarted.board("xp_weekly").unwrap().is_empty());
+    assert_eq!(restarted.board("xp_all_time").unwrap().len(), 2);
+    assert_ledger_explains_balances(&restarted);
+}

@@ -139,6 +139,13 @@ impl Engine {
             let mut outcome_events = Vec::new();
             if let Some(unlock) = revoked {
                 books.totals.achievement_score = -i64::try_from(unlock.score).unwrap_or(i64::MAX);
+                books.ledger.push(LedgerDraft {
+                    currency: Currency::Xp,
+                    amount: 0,
+                    reason: Reason::Revoked {
+                        achievement: unlock.id.clone(),
+                    },
+                });
                 outcome_events.push(Event::AchievementRevoked { id: unlock.id });
             }
             let mut commit = finish(user, now, state, books, events);
@@ -171,7 +178,13 @@ impl Engine {
                     outcome.totals.close(state);
                     Ok(Commit {
                         outcome,
-                        ledger: vec![],
+                        ledger: vec![LedgerDraft {
+                            currency: Currency::Xp,
+                            amount: 0,
+                            reason: Reason::BoardReset {
+                                board: id.to_owned(),
+                            },
+                        }],
                     })
                 })?;
             }

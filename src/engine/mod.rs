@@ -204,7 +204,9 @@ impl Engine {
     /// to the sinks). A repeat of a recorded id with the same payload returns
     /// the first outcome with `duplicate: true` and changes nothing; with a
     /// different payload it is [`RecordError::Conflict`]. A refused activity
-    /// changes nothing.
+    /// changes nothing (and its id stays free). Ids are remembered for as
+    /// long as the store keeps them: `MemoryStore` for its lifetime,
+    /// `SqliteStore` for good.
     pub fn record(&self, activity: Activity) -> Result<Recorded, RecordError> {
         let now = self.clock.now();
         let config = &*self.config;
