@@ -108,6 +108,13 @@ fn evaluate(c: &mut Criterion) {
             ..facts
         };
         catalog.backfill(&mut state, &facts_before, at, Tz::Europe__Berlin);
+        // A returning user: the counters this kind of activity keeps exist.
+        let earlier = Change {
+            at: at - chrono::TimeDelta::days(1),
+            metrics: &[],
+            ..change
+        };
+        catalog.evaluate(&mut state, &facts_before, &earlier);
 
         let mut g = c.benchmark_group(format!("achievements_{name}"));
         g.bench_function("indexed", |b| {

@@ -443,3 +443,39 @@ fn grants_revocations_and_board_resets_are_ledger_entries() {
     assert_eq!(restarted.board("xp_all_time").unwrap().len(), 2);
     assert_ledger_explains_balances(&restarted);
 }
+
+#[test]
+fn seed_defects_7_and_8_the_achievement_board_ranks_achievers_by_score() {
+    let (engine, _) = engine_at(t0());
+    // User 1: first post + a granted epic; user 2: first post; user 3: a
+    // comment only (no achievement).
+    engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap();
+    engine.grant(UserId(1), "ach_verified_creator").unwrap();
+    engine
+        .record(Activity::new("p2", UserId(2), "post_created", t0()))
+        .unwrap();
+    engine
+        .record(Activity::new("c3", UserId(3), "comment_created", t0()))
+        .unwrap();
+    let board = engine.board("achievements_all_time").unwrap();
+    let top: Vec<(u64, u64, u64)> = board
+        .top(10)
+        .iter()
+        .map(|s| (s.user.0, s.rank, s.score))
+        .collect();
+    let score = |u: u64| {
+        engine
+            .store()
+            .load(UserId(u))
+            .unwrap()
+            .unwrap()
+            .achievements
+            .score()
+    };
+    assert_eq!(top, [(1, 1, score(1)), (2, 2, score(2))]);
+    assert!(score(1) > score(2) && score(2) > 0);
+    assert_eq!(board.rank_of(UserId(3)), None, "no achievement, no rank");
+    assert_eq!(board.rank_of(UserId(2)).unwrap().total, 2);
+}
