@@ -94,3 +94,8 @@ pub mod time;
 pub mod xp;
 
 pub use error::{ConfigError, ConfigProblem, Error, Result};
+
+/// The README's code, compiled and run as a doc test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
