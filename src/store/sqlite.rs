@@ -51,8 +51,9 @@ const APPLICATION_ID: i32 = 0x6761_6d69;
 /// to `i + 1`. The schema version is `PRAGMA user_version`.
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE users (
-        user  INTEGER PRIMARY KEY,
-        state TEXT NOT NULL
+        user       INTEGER PRIMARY KEY,
+        state      TEXT NOT NULL,
+        ledger_len INTEGER NOT NULL
     );
     CREATE TABLE ledger (
         user     INTEGER NOT NULL,
@@ -218,19 +219,21 @@ impl SqliteStore {
                 };
             }
         }
-        let stored: Option<String> = tx
-            .prepare_cached("SELECT state FROM users WHERE user = ?1")
-            .and_then(|mut s| s.query_row([db_user(user)], |r| r.get(0)).optional())
+        // The ledger's length lives beside the state: a `MAX(seq)` query
+        // with a bound user would be re-prepared by SQLite on every call.
+        let stored: Option<(String, i64)> = tx
+            .prepare_cached("SELECT state, ledger_len FROM users WHERE user = ?1")
+            .and_then(|mut s| {
+                s.query_row([db_user(user)], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(backend)?;
-        let mut state: UserState = match stored {
-            Some(json) => serde_json::from_str(&json).map_err(corrupt)?,
-            None => UserState::default(),
+        let (mut state, first_seq): (UserState, u64) = match stored {
+            Some((json, len)) => (serde_json::from_str(&json).map_err(corrupt)?, len as u64),
+            None => (UserState::default(), 0),
         };
         let Commit { outcome, ledger } = step(&mut state).map_err(TransactError::Step)?;
-        let first_seq: u64 = tx
-            .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger WHERE user = ?1")
-            .and_then(|mut s| s.query_row([db_user(user)], |r| r.get::<_, i64>(0)))
-            .map_err(backend)? as u64;
+        let ledger_len = first_seq + ledger.len() as u64;
         let activity_id = activity.map(|a| a.id.clone());
         for (seq, draft) in (first_seq..).zip(ledger) {
             let entry = draft.into_entry(seq, user, outcome.at, activity_id.clone());
@@ -245,9 +248,10 @@ impl SqliteStore {
         }
         let json = to_json(&state)?;
         tx.prepare_cached(
-            "INSERT INTO users (user, state) VALUES (?1, ?2) ON CONFLICT (user) DO UPDATE SET state = excluded.state",
+            "INSERT INTO users (user, state, ledger_len) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user) DO UPDATE SET state = excluded.state, ledger_len = excluded.ledger_len",
         )
-        .and_then(|mut s| s.execute(params![db_user(user), json]))
+        .and_then(|mut s| s.execute(params![db_user(user), json, ledger_len as i64]))
         .map_err(backend)?;
         if let Some(a) = activity {
             let (json, outcome_json) = (to_json(a)?, to_json(&outcome)?);
