@@ -26,7 +26,11 @@ const KINDS: [&str; 10] = [
     "",
 ];
 
-fn activity() -> impl Strategy<Value = (u64, usize, i64, Vec<(String, u64)>, Vec<(String, i64)>)> {
+/// An arbitrary activity: user, kind index, offset in seconds, metric
+/// increments, attributes.
+type Raw = (u64, usize, i64, Vec<(String, u64)>, Vec<(String, i64)>);
+
+fn activity() -> impl Strategy<Value = Raw> {
     (
         0..5u64,
         0..KINDS.len(),
