@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
+
 use super::{Commit, Step, Store, StoreError, TransactError, TransactResult, Transacted};
 use crate::activity::{Activity, ActivityId, UserId};
-use crate::ledger::LedgerEntry;
+use crate::ledger::{Currency, LedgerEntry, Reason};
 use crate::outcome::Outcome;
 use crate::state::UserState;
 use crate::step::StepError;
@@ -18,9 +20,83 @@ const SHARDS: usize = 64;
 #[derive(Debug, Default)]
 struct UserRecord {
     state: UserState,
-    ledger: Vec<LedgerEntry>,
+    ledger: Vec<Entry>,
     /// Recorded activities with their outcomes, in recording order.
-    activities: Vec<(Activity, Outcome)>,
+    activities: Vec<Kept>,
+}
+
+/// A ledger entry as kept: the user and sequence number are implied by
+/// where it is, and the activity is an index into the user's activities,
+/// so an entry costs no allocation of its own beyond its reason.
+#[derive(Debug)]
+struct Entry {
+    at: DateTime<Utc>,
+    activity: Option<usize>,
+    currency: Currency,
+    amount: i64,
+    reason: Reason,
+}
+
+/// A recorded activity and its first outcome. Both are read back only for a
+/// repeat or a replay, so they are kept packed (MessagePack): a fraction of
+/// the memory of the values and one allocation instead of a dozen, which is
+/// most of what recording used to cost (growing memory is paid for in page
+/// faults). The id stays unpacked: ledger reads and collision checks need
+/// it.
+#[derive(Debug)]
+struct Kept {
+    id: ActivityId,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    Packed(Box<[u8]>),
+    /// Our types always encode; should one ever not, it is kept as it is
+    /// rather than lost (the state is already changed by then).
+    Plain(Box<(Activity, Outcome)>),
+}
+
+impl Kept {
+    fn new(activity: &Activity, outcome: &Outcome) -> Self {
+        let body = match pack(activity, outcome) {
+            Ok(packed) => Body::Packed(packed.into_boxed_slice()),
+            Err(_) => Body::Plain(Box::new((activity.clone(), outcome.clone()))),
+        };
+        Self {
+            id: activity.id.clone(),
+            body,
+        }
+    }
+
+    fn unpack(&self) -> Result<(Activity, Outcome), StoreError> {
+        match &self.body {
+            Body::Packed(packed) => unpack(packed).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "recorded activity `{}` does not unpack: {e}",
+                    self.id
+                ))
+            }),
+            Body::Plain(plain) => Ok((**plain).clone()),
+        }
+    }
+}
+
+/// The activity with field names (its empty maps are skipped when
+/// serialized, which a by-position encoding cannot read back), then the
+/// outcome by position: half the bytes of naming every field.
+fn pack(activity: &Activity, outcome: &Outcome) -> Result<Vec<u8>, rmp_serde::encode::Error> {
+    use serde::Serialize;
+    let mut buf = Vec::with_capacity(256);
+    activity.serialize(&mut rmp_serde::Serializer::new(&mut buf).with_struct_map())?;
+    outcome.serialize(&mut rmp_serde::Serializer::new(&mut buf))?;
+    Ok(buf)
+}
+
+fn unpack(mut packed: &[u8]) -> Result<(Activity, Outcome), rmp_serde::decode::Error> {
+    let activity = rmp_serde::from_read(&mut packed)?;
+    let outcome = rmp_serde::from_read(&mut packed)?;
+    Ok((activity, outcome))
 }
 
 /// Where a recorded activity id points: its user and position.
@@ -156,8 +232,9 @@ impl Store for MemoryStore {
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!("activity `{}` lost", activity.id))
                     })?;
-                if first.0.id == activity.id {
-                    Some((first.0 == *activity, first.1.clone()))
+                if first.id == activity.id {
+                    let (first, outcome) = first.unpack()?;
+                    Some((first == *activity, outcome))
                 } else {
                     collision = true;
                     None
@@ -173,7 +250,8 @@ impl Store for MemoryStore {
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!("activity `{}` lost", activity.id))
                         })?;
-                    Some((first.0 == *activity, first.1.clone()))
+                    let (first, outcome) = first.unpack()?;
+                    Some((first == *activity, outcome))
                 }
                 (None, None) => None,
             };
@@ -197,20 +275,23 @@ impl Store for MemoryStore {
                 return Err(TransactError::Step(e));
             }
         };
+        let kept = activity.map(|a| Kept::new(a, &outcome));
         let at = outcome.at;
-        let activity_id = activity.map(|a| a.id.clone());
-        for draft in ledger {
-            let seq = record.ledger.len() as u64;
-            record
-                .ledger
-                .push(draft.into_entry(seq, user, at, activity_id.clone()));
-        }
-        if let (Some(ids), Some(activity), Some(hash)) = (id_shard.as_deref_mut(), activity, hash) {
+        let activity_index = kept.as_ref().map(|_| record.activities.len());
+        record.ledger.extend(ledger.into_iter().map(|draft| Entry {
+            at,
+            activity: activity_index,
+            currency: draft.currency,
+            amount: draft.amount,
+            reason: draft.reason,
+        }));
+        if let (Some(ids), Some(kept), Some(hash)) = (id_shard.as_deref_mut(), kept, hash) {
             let index = record.activities.len();
-            record.activities.push((activity.clone(), outcome.clone()));
+            let activity_id = kept.id.clone();
+            record.activities.push(kept);
             let recorded = Recorded { user, index };
             if collision {
-                ids.collided.insert(activity.id.clone(), recorded);
+                ids.collided.insert(activity_id, recorded);
             } else {
                 ids.by_hash.insert(hash, recorded);
             }
@@ -246,9 +327,21 @@ impl Store for MemoryStore {
         Ok(record
             .ledger
             .iter()
+            .enumerate()
             .skip(from)
             .take(limit)
-            .cloned()
+            .map(|(seq, e)| LedgerEntry {
+                seq: seq as u64,
+                user,
+                at: e.at,
+                activity: e
+                    .activity
+                    .and_then(|i| record.activities.get(i))
+                    .map(|kept| kept.id.clone()),
+                currency: e.currency,
+                amount: e.amount,
+                reason: e.reason.clone(),
+            })
             .collect())
     }
 
@@ -259,16 +352,47 @@ impl Store for MemoryStore {
 
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
         let users = self.user_shard(user);
-        Ok(users
-            .get(&user)
-            .map(|r| r.activities.iter().map(|(a, _)| a.clone()).collect())
-            .unwrap_or_default())
+        let Some(record) = users.get(&user) else {
+            return Ok(Vec::new());
+        };
+        record
+            .activities
+            .iter()
+            .map(|kept| kept.unpack().map(|(activity, _)| activity))
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::MemoryStore;
+
+    #[test]
+    fn kept_activities_unpack_to_what_was_recorded() {
+        use chrono::{TimeZone, Utc};
+
+        use crate::activity::{Activity, UserId};
+        use crate::config::Config;
+        use crate::state::UserState;
+
+        let config = Config::sparkle();
+        let mut state = UserState::default();
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
+        for (i, kind) in ["daily_login", "post_created", "follow_received"]
+            .iter()
+            .enumerate()
+        {
+            let activity = Activity::new(format!("a{i}"), UserId(9), *kind, at)
+                .with_metric("posts", 2)
+                .with_attribute("reactions", -5);
+            let outcome = crate::step::step(&config, &mut state, &activity, at)
+                .unwrap()
+                .outcome;
+            let kept = super::Kept::new(&activity, &outcome);
+            assert!(matches!(kept.body, super::Body::Packed(_)));
+            assert_eq!(kept.unpack().unwrap(), (activity, outcome));
+        }
+    }
 
     #[test]
     fn ids_whose_hashes_collide_stay_exact() {
