@@ -226,3 +226,186 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Schema version 1 exactly as that version created it: the fixture for the
+/// migration test.
+const SCHEMA_V1: &str = "
+    CREATE TABLE users (
+        user       INTEGER PRIMARY KEY,
+        state      TEXT NOT NULL,
+        ledger_len INTEGER NOT NULL
+    );
+    CREATE TABLE ledger (
+        user     INTEGER NOT NULL,
+        seq      INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        amount   INTEGER NOT NULL,
+        entry    TEXT NOT NULL,
+        PRIMARY KEY (user, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE activities (
+        id       TEXT PRIMARY KEY,
+        user     INTEGER NOT NULL,
+        activity TEXT NOT NULL,
+        outcome  TEXT NOT NULL
+    );
+    CREATE INDEX activities_by_user ON activities (user);
+    PRAGMA user_version = 1;
+    PRAGMA application_id = 1734438249;
+";
+
+#[test]
+fn a_version_1_file_is_migrated_and_keeps_everything() {
+    let dir = temp_dir("migrate");
+    let path = dir.join("v1.db");
+    // The reference: the same history in a MemoryStore.
+    let reference = Engine::builder(Config::sparkle())
+        .clock(FakeClock::new(now()))
+        .build()
+        .unwrap();
+    let mut recorded = Vec::new();
+    for i in 0..40u64 {
+        let kind = [
+            "post_created",
+            "comment_created",
+            "follow_received",
+            "reaction_given",
+        ][(i % 4) as usize];
+        let a = Activity::new(format!("v1-{i}"), UserId(i % 3), kind, now())
+            .with_metric("posts", i % 2)
+            .with_attribute("reactions", -(i as i64));
+        let outcome = reference.record(a.clone()).unwrap().outcome;
+        recorded.push((a, outcome));
+    }
+    reference
+        .adjust(UserId(1), Currency::Points, 5, "a gift")
+        .unwrap();
+    reference
+        .adjust(UserId(7), Currency::Xp, 3, "admin only")
+        .unwrap();
+    let store = reference.store();
+    let users = store.users().unwrap();
+
+    // Write the history as version 1 wrote it.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        for &user in &users {
+            let state = store.load(user).unwrap().unwrap();
+            let ledger = store.ledger(user, 0, usize::MAX).unwrap();
+            conn.execute(
+                "INSERT INTO users (user, state, ledger_len) VALUES (?1, ?2, ?3)",
+                rusqlite::params![
+                    user.0 as i64,
+                    serde_json::to_string(&state).unwrap(),
+                    ledger.len() as i64
+                ],
+            )
+            .unwrap();
+            for e in &ledger {
+                let currency = match e.currency {
+                    Currency::Xp => "xp",
+                    Currency::Points => "points",
+                };
+                conn.execute(
+                    "INSERT INTO ledger (user, seq, currency, amount, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    rusqlite::params![
+                        user.0 as i64,
+                        e.seq as i64,
+                        currency,
+                        e.amount,
+                        serde_json::to_string(e).unwrap()
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        for (a, outcome) in &recorded {
+            conn.execute(
+                "INSERT INTO activities (id, user, activity, outcome) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    a.id.0,
+                    a.user.0 as i64,
+                    serde_json::to_string(a).unwrap(),
+                    serde_json::to_string(outcome).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+    }
+
+    let migrated = engine(&path);
+    let sqlite = migrated.store();
+    assert_eq!(sqlite.users().unwrap(), users);
+    for &user in &users {
+        assert_eq!(sqlite.load(user).unwrap(), store.load(user).unwrap());
+        assert_eq!(
+            sqlite.ledger(user, 0, usize::MAX).unwrap(),
+            store.ledger(user, 0, usize::MAX).unwrap()
+        );
+        assert_eq!(
+            sqlite.ledger(user, 3, 4).unwrap(),
+            store.ledger(user, 3, 4).unwrap()
+        );
+        assert_eq!(
+            sqlite.ledger_len(user).unwrap(),
+            store.ledger_len(user).unwrap()
+        );
+        assert_eq!(
+            sqlite.activities(user).unwrap(),
+            store.activities(user).unwrap()
+        );
+    }
+    // Ids recorded by version 1 are still recognised, with their outcomes.
+    for (a, outcome) in &recorded[..5] {
+        let again = migrated.record(a.clone()).unwrap();
+        assert!(again.duplicate);
+        assert_eq!(&again.outcome, outcome);
+    }
+    let mut changed = recorded[0].0.clone();
+    changed.kind = "reaction_given".into();
+    assert!(
+        migrated.record(changed).is_err(),
+        "a changed payload conflicts"
+    );
+    // New activities continue the histories exactly as the reference does.
+    for i in 0..6u64 {
+        let a = Activity::new(format!("v2-{i}"), UserId(i % 4), "comment_created", now());
+        assert_eq!(
+            migrated.record(a.clone()).unwrap(),
+            reference.record(a).unwrap()
+        );
+    }
+    migrated
+        .adjust(UserId(2), Currency::Xp, 1, "after")
+        .unwrap();
+    reference
+        .adjust(UserId(2), Currency::Xp, 1, "after")
+        .unwrap();
+    for user in store.users().unwrap() {
+        assert_eq!(sqlite.load(user).unwrap(), store.load(user).unwrap());
+        assert_eq!(
+            sqlite.ledger(user, 0, usize::MAX).unwrap(),
+            store.ledger(user, 0, usize::MAX).unwrap()
+        );
+        assert_eq!(
+            sqlite.ledger_len(user).unwrap(),
+            store.ledger_len(user).unwrap()
+        );
+        assert_eq!(
+            sqlite.activities(user).unwrap(),
+            store.activities(user).unwrap()
+        );
+    }
+    drop(migrated);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, gamify::store::SCHEMA_VERSION);
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    std::fs::remove_dir_all(&dir).ok();
+}
