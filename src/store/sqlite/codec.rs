@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{Currency, LedgerDraft, LedgerEntry, Reason};
@@ -65,6 +65,30 @@ impl Writer {
     pub(super) fn instant(&mut self, at: DateTime<Utc>) {
         self.i64(at.timestamp());
         self.u64(u64::from(at.timestamp_subsec_nanos()));
+    }
+
+    pub(super) fn bool(&mut self, v: bool) {
+        self.u8(u8::from(v));
+    }
+
+    /// The exact bits, little-endian (a varint of float bits saves nothing).
+    pub(super) fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+
+    pub(super) fn date(&mut self, d: NaiveDate) {
+        self.i64(i64::from(d.num_days_from_ce()));
+    }
+
+    /// `None` as 0, `Some(v)` as 1 and `v`.
+    pub(super) fn option<T>(&mut self, v: Option<T>, mut write: impl FnMut(&mut Self, T)) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                write(self, v);
+            }
+        }
     }
 }
 
@@ -148,6 +172,40 @@ impl<'a> Reader<'a> {
         let s = std::str::from_utf8(s).map_err(|_| self.bad("invalid UTF-8"))?;
         self.bytes = rest;
         Ok(s.to_owned())
+    }
+
+    pub(super) fn bool(&mut self) -> Result<bool, StoreError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(self.bad("invalid boolean")),
+        }
+    }
+
+    pub(super) fn f64(&mut self) -> Result<f64, StoreError> {
+        let (bits, rest) = self
+            .bytes
+            .split_first_chunk::<8>()
+            .ok_or_else(|| self.bad("truncated"))?;
+        self.bytes = rest;
+        Ok(f64::from_bits(u64::from_le_bytes(*bits)))
+    }
+
+    pub(super) fn date(&mut self) -> Result<NaiveDate, StoreError> {
+        let days = i32::try_from(self.i64()?).map_err(|_| self.bad("date out of range"))?;
+        NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| self.bad("date out of range"))
+    }
+
+    /// What [`Writer::option`] wrote.
+    pub(super) fn option<T>(
+        &mut self,
+        mut read: impl FnMut(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => read(self).map(Some),
+            _ => Err(self.bad("invalid option")),
+        }
     }
 
     pub(super) fn instant(&mut self) -> Result<DateTime<Utc>, StoreError> {

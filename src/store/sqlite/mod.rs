@@ -58,6 +58,7 @@ use crate::state::UserState;
 use crate::step::StepError;
 
 mod codec;
+mod values;
 
 /// Marks a SQLite file as a gamify database (`PRAGMA application_id`):
 /// "gami" in ASCII.
@@ -164,10 +165,6 @@ fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("a stored value does not parse: {e}"))
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
 }
 
 /// User ids are `u64`; SQLite integers are `i64`. The bits are kept.
@@ -318,7 +315,7 @@ impl SqliteStore {
         // An activity that moved no balance (a capped one) writes no
         // ledger blob at all.
         let ledger_blob = (!ledger.is_empty()).then(|| codec::encode_ledger(outcome.at, &ledger));
-        let state_value = encode_state(&state)?;
+        let state_value = values::encode_state(&state);
         tx.prepare_cached(
             "INSERT INTO users (user, state, ledger_len) VALUES (?1, ?2, ?3) \
              ON CONFLICT (user) DO UPDATE SET state = excluded.state, ledger_len = excluded.ledger_len",
@@ -331,7 +328,7 @@ impl SqliteStore {
             Some(a) => (
                 Some(a.id.0.as_str()),
                 Some(codec::encode_activity(a)),
-                Some(encode_outcome(&outcome)?),
+                Some(values::encode_outcome(&outcome)),
             ),
             None => (None, None, None),
         };
@@ -365,28 +362,23 @@ fn decode_activity(id: ActivityId, user: UserId, value: Value) -> Result<Activit
     }
 }
 
-/// A stored outcome (JSON text).
+/// A stored outcome: binary, or JSON text from schema version 1.
 fn decode_outcome(value: Value) -> Result<Outcome, StoreError> {
     match value {
+        Value::Blob(bytes) => values::decode_outcome(&bytes),
         Value::Text(json) => serde_json::from_str(&json).map_err(corrupt),
         other => Err(unexpected("outcome", &other)),
     }
 }
 
-fn encode_outcome(outcome: &Outcome) -> Result<Value, StoreError> {
-    Ok(Value::Text(to_json(outcome)?))
-}
-
-/// A stored user state (JSON text).
+/// A stored user state: binary, or JSON text from schema version 1 (a
+/// state is rewritten in binary the next time its user changes).
 fn decode_state(value: Value) -> Result<UserState, StoreError> {
     match value {
+        Value::Blob(bytes) => values::decode_state(&bytes),
         Value::Text(json) => serde_json::from_str(&json).map_err(corrupt),
         other => Err(unexpected("user state", &other)),
     }
-}
-
-fn encode_state(state: &UserState) -> Result<Value, StoreError> {
-    Ok(Value::Text(to_json(state)?))
 }
 
 fn unexpected(what: &str, value: &Value) -> StoreError {
