@@ -3,7 +3,10 @@
 //! physical limit of per-activity durability); and rank-of-user on a board
 //! rebuilt from a 1,000,000-user database.
 //!
-//! Run with `cargo bench --features sqlite --bench sqlite`.
+//! Run with `cargo bench --features sqlite --bench sqlite`; add
+//! `-- sqlite_record` to skip writing the million-user database. The disk
+//! is shared and noisy: read `record` against `fsync_4k_baseline` of the
+//! same run.
 
 use std::hint::black_box;
 use std::io::{Seek, SeekFrom, Write};
