@@ -226,3 +226,353 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Schema version 1 exactly as that version created it: the fixture for the
+/// migration test.
+const SCHEMA_V1: &str = "
+    CREATE TABLE users (
+        user       INTEGER PRIMARY KEY,
+        state      TEXT NOT NULL,
+        ledger_len INTEGER NOT NULL
+    );
+    CREATE TABLE ledger (
+        user     INTEGER NOT NULL,
+        seq      INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        amount   INTEGER NOT NULL,
+        entry    TEXT NOT NULL,
+        PRIMARY KEY (user, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE activities (
+        id       TEXT PRIMARY KEY,
+        user     INTEGER NOT NULL,
+        activity TEXT NOT NULL,
+        outcome  TEXT NOT NULL
+    );
+    CREATE INDEX activities_by_user ON activities (user);
+    PRAGMA user_version = 1;
+    PRAGMA application_id = 1734438249;
+";
+
+#[test]
+fn a_version_1_file_is_migrated_and_keeps_everything() {
+    let dir = temp_dir("migrate");
+    let path = dir.join("v1.db");
+    // The reference: the same history in a MemoryStore.
+    let reference = Engine::builder(Config::sparkle())
+        .clock(FakeClock::new(now()))
+        .build()
+        .unwrap();
+    let mut recorded = Vec::new();
+    for i in 0..40u64 {
+        let kind = [
+            "post_created",
+            "comment_created",
+            "follow_received",
+            "reaction_given",
+        ][(i % 4) as usize];
+        let a = Activity::new(format!("v1-{i}"), UserId(i % 3), kind, now())
+            .with_metric("posts", i % 2)
+            .with_attribute("reactions", -(i as i64));
+        let outcome = reference.record(a.clone()).unwrap().outcome;
+        recorded.push((a, outcome));
+    }
+    reference
+        .adjust(UserId(1), Currency::Points, 5, "a gift")
+        .unwrap();
+    reference
+        .adjust(UserId(7), Currency::Xp, 3, "admin only")
+        .unwrap();
+    let store = reference.store();
+    let users = store.users().unwrap();
+
+    // Write the history as version 1 wrote it.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        for &user in &users {
+            let state = store.load(user).unwrap().unwrap();
+            let ledger = store.ledger(user, 0, usize::MAX).unwrap();
+            conn.execute(
+                "INSERT INTO users (user, state, ledger_len) VALUES (?1, ?2, ?3)",
+                rusqlite::params![
+                    user.0 as i64,
+                    serde_json::to_string(&state).unwrap(),
+                    ledger.len() as i64
+                ],
+            )
+            .unwrap();
+            for e in &ledger {
+                let currency = match e.currency {
+                    Currency::Xp => "xp",
+                    Currency::Points => "points",
+                };
+                conn.execute(
+                    "INSERT INTO ledger (user, seq, currency, amount, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    rusqlite::params![
+                        user.0 as i64,
+                        e.seq as i64,
+                        currency,
+                        e.amount,
+                        serde_json::to_string(e).unwrap()
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        for (a, outcome) in &recorded {
+            conn.execute(
+                "INSERT INTO activities (id, user, activity, outcome) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    a.id.0,
+                    a.user.0 as i64,
+                    serde_json::to_string(a).unwrap(),
+                    serde_json::to_string(outcome).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+    }
+
+    let migrated = engine(&path);
+    let sqlite = migrated.store();
+    assert_eq!(sqlite.users().unwrap(), users);
+    for &user in &users {
+        assert_eq!(sqlite.load(user).unwrap(), store.load(user).unwrap());
+        assert_eq!(
+            sqlite.ledger(user, 0, usize::MAX).unwrap(),
+            store.ledger(user, 0, usize::MAX).unwrap()
+        );
+        assert_eq!(
+            sqlite.ledger(user, 3, 4).unwrap(),
+            store.ledger(user, 3, 4).unwrap()
+        );
+        assert_eq!(
+            sqlite.ledger_len(user).unwrap(),
+            store.ledger_len(user).unwrap()
+        );
+        assert_eq!(
+            sqlite.activities(user).unwrap(),
+            store.activities(user).unwrap()
+        );
+    }
+    // Ids recorded by version 1 are still recognised, with their outcomes.
+    for (a, outcome) in &recorded[..5] {
+        let again = migrated.record(a.clone()).unwrap();
+        assert!(again.duplicate);
+        assert_eq!(&again.outcome, outcome);
+    }
+    let mut changed = recorded[0].0.clone();
+    changed.kind = "reaction_given".into();
+    assert!(
+        migrated.record(changed).is_err(),
+        "a changed payload conflicts"
+    );
+    // New activities continue the histories exactly as the reference does.
+    for i in 0..6u64 {
+        let a = Activity::new(format!("v2-{i}"), UserId(i % 4), "comment_created", now());
+        assert_eq!(
+            migrated.record(a.clone()).unwrap(),
+            reference.record(a).unwrap()
+        );
+    }
+    migrated
+        .adjust(UserId(2), Currency::Xp, 1, "after")
+        .unwrap();
+    reference
+        .adjust(UserId(2), Currency::Xp, 1, "after")
+        .unwrap();
+    for user in store.users().unwrap() {
+        assert_eq!(sqlite.load(user).unwrap(), store.load(user).unwrap());
+        assert_eq!(
+            sqlite.ledger(user, 0, usize::MAX).unwrap(),
+            store.ledger(user, 0, usize::MAX).unwrap()
+        );
+        assert_eq!(
+            sqlite.ledger_len(user).unwrap(),
+            store.ledger_len(user).unwrap()
+        );
+        assert_eq!(
+            sqlite.activities(user).unwrap(),
+            store.activities(user).unwrap()
+        );
+    }
+    drop(migrated);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, gamify::store::SCHEMA_VERSION);
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A long, varied history (every activity kind, caps, level-ups, unlocks,
+/// quests, streaks kept, frozen and broken, time zones, every admin
+/// operation) gives exactly what MemoryStore gives, and after a reopen the
+/// stored states, ledgers, activities and first outcomes read back equal.
+#[test]
+fn a_varied_history_matches_the_memory_store_and_reads_back_exactly() {
+    const KINDS: [&str; 16] = [
+        "comment_created",
+        "comment_liked",
+        "comment_thread_popular",
+        "daily_login",
+        "follow_given",
+        "follow_received",
+        "post_created",
+        "post_featured",
+        "post_trending",
+        "post_viral",
+        "reaction_given",
+        "reaction_received",
+        "sparkle_reaction_given",
+        "watch_party_hosted",
+        "youtube_connected",
+        "no_such_kind",
+    ];
+    let dir = temp_dir("varied");
+    let path = dir.join("varied.db");
+    let start = now();
+    let (mem_clock, sql_clock) = (
+        Arc::new(FakeClock::new(start)),
+        Arc::new(FakeClock::new(start)),
+    );
+    let reference = Engine::builder(Config::sparkle())
+        .clock(ClockRef(mem_clock.clone()))
+        .build()
+        .unwrap();
+    let engine = Engine::builder(Config::sparkle())
+        .store(SqliteStore::open(&path).unwrap())
+        .clock(ClockRef(sql_clock.clone()))
+        .build()
+        .unwrap();
+    let mut sent = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for day in 0..120i64 {
+        // Days skipped now and then: streaks freeze and break.
+        if day % 11 == 5 || day % 17 == 3 || day % 29 == 7 {
+            continue;
+        }
+        let at = start + chrono::TimeDelta::days(day) + chrono::TimeDelta::minutes(day * 7);
+        mem_clock.set(at);
+        sql_clock.set(at);
+        for j in 0..12u64 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let kind = KINDS[(seed % KINDS.len() as u64) as usize];
+            let a = Activity::new(format!("v{day}-{j}"), UserId(seed % 3), kind, at)
+                .with_metric("reactions", seed % 40)
+                .with_attribute("trending_posts", (seed % 5) as i64)
+                .with_attribute("reactions", (seed % 2000) as i64);
+            let expected = reference.record(a.clone());
+            let got = engine.record(a.clone());
+            assert_eq!(format!("{got:?}"), format!("{expected:?}"), "{a:?}");
+            if let Ok(r) = got {
+                sent.push((a, r.outcome));
+            }
+        }
+        let admin = |e: &Engine| -> String {
+            let u = UserId(day as u64 % 3);
+            format!(
+                "{:?}",
+                match day % 10 {
+                    1 => e.adjust(u, Currency::Points, 7, "gift"),
+                    2 => e.adjust(u, Currency::Xp, -3, "fix"),
+                    3 => e.set_time_zone(u, "Asia/Kolkata".parse().unwrap()),
+                    4 => e.grant(u, "ach_bug_hunter"),
+                    6 => e.revoke(u, "ach_bug_hunter"),
+                    8 => e
+                        .reset_board("xp_daily")
+                        .map(|_| gamify::outcome::Outcome::new(u, None, at)),
+                    _ => return String::new(),
+                }
+            )
+        };
+        assert_eq!(admin(&engine), admin(&reference), "day {day}");
+    }
+    drop(engine);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.users().unwrap(), reference.store().users().unwrap());
+    for user in store.users().unwrap() {
+        assert_eq!(
+            store.load(user).unwrap(),
+            reference.store().load(user).unwrap()
+        );
+        assert_eq!(
+            store.ledger(user, 0, usize::MAX).unwrap(),
+            reference.store().ledger(user, 0, usize::MAX).unwrap()
+        );
+        assert_eq!(
+            store.activities(user).unwrap(),
+            reference.store().activities(user).unwrap()
+        );
+    }
+    let engine = engine_on(store);
+    for (a, outcome) in &sent {
+        let again = engine.record(a.clone()).unwrap();
+        assert!(again.duplicate);
+        assert_eq!(&again.outcome, outcome);
+    }
+    assert!(sent.len() > 500, "{} applied", sent.len());
+    // The history reached every kind of event an activity can cause.
+    let kinds: BTreeSet<String> = sent
+        .iter()
+        .flat_map(|(_, o)| &o.events)
+        .map(|e| {
+            format!("{e:?}")
+                .split([' ', '(', '{'])
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    for kind in [
+        "XpAwarded",
+        "LevelUp",
+        "AchievementUnlocked",
+        "AchievementProgress",
+        "QuestCompleted",
+        "Streak",
+        "MetricsIncremented",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
+    }
+    let streaks: BTreeSet<String> = sent
+        .iter()
+        .flat_map(|(_, o)| &o.events)
+        .filter_map(|e| match e {
+            gamify::outcome::Event::Streak(s) => Some(
+                format!("{s:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+            _ => None,
+        })
+        .collect();
+    eprintln!("events {kinds:?}, streaks {streaks:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn engine_on(store: SqliteStore) -> Engine {
+    Engine::builder(Config::sparkle())
+        .store(store)
+        .clock(FakeClock::new(now()))
+        .build()
+        .unwrap()
+}
+
+/// A shared fake clock, so the test can move it while the engine holds it.
+struct ClockRef(Arc<FakeClock>);
+
+impl gamify::time::Clock for ClockRef {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.now()
+    }
+}
