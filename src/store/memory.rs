@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Commit, Step, Store, StoreError, TransactError, TransactResult, Transacted};
+use super::{Commit, Step, Store, StoreError, TransactError, TransactResult, Transacted, codec};
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{Currency, LedgerEntry, Reason};
 use crate::outcome::Outcome;
@@ -38,65 +38,39 @@ struct Entry {
 }
 
 /// A recorded activity and its first outcome. Both are read back only for a
-/// repeat or a replay, so they are kept packed (MessagePack): a fraction of
-/// the memory of the values and one allocation instead of a dozen, which is
-/// most of what recording used to cost (growing memory is paid for in page
-/// faults). The id stays unpacked: ledger reads and collision checks need
-/// it.
+/// repeat or a replay, so they are kept packed in the stores' binary
+/// encoding ([`codec`](super::codec)): a fraction of the memory of the
+/// values, and one allocation instead of a dozen — growing memory is paid
+/// for in page faults, which were the largest cost of recording. The id
+/// stays unpacked: ledger reads and collision checks need it.
 #[derive(Debug)]
 struct Kept {
     id: ActivityId,
-    body: Body,
-}
-
-#[derive(Debug)]
-enum Body {
-    Packed(Box<[u8]>),
-    /// Our types always encode; should one ever not, it is kept as it is
-    /// rather than lost (the state is already changed by then).
-    Plain(Box<(Activity, Outcome)>),
+    /// The activity (less id and user), then the outcome.
+    packed: Box<[u8]>,
+    /// Where the outcome starts in `packed`.
+    split: usize,
 }
 
 impl Kept {
     fn new(activity: &Activity, outcome: &Outcome) -> Self {
-        let body = match pack(activity, outcome) {
-            Ok(packed) => Body::Packed(packed.into_boxed_slice()),
-            Err(_) => Body::Plain(Box::new((activity.clone(), outcome.clone()))),
-        };
+        let mut packed = codec::encode_activity(activity);
+        let split = packed.len();
+        packed.extend_from_slice(&codec::encode_outcome(outcome));
         Self {
             id: activity.id.clone(),
-            body,
+            packed: packed.into_boxed_slice(),
+            split,
         }
     }
 
-    fn unpack(&self) -> Result<(Activity, Outcome), StoreError> {
-        match &self.body {
-            Body::Packed(packed) => unpack(packed).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "recorded activity `{}` does not unpack: {e}",
-                    self.id
-                ))
-            }),
-            Body::Plain(plain) => Ok((**plain).clone()),
-        }
+    fn unpack(&self, user: UserId) -> Result<(Activity, Outcome), StoreError> {
+        let (activity, outcome) = self.packed.split_at(self.split.min(self.packed.len()));
+        Ok((
+            codec::decode_activity(self.id.clone(), user, activity)?,
+            codec::decode_outcome(outcome)?,
+        ))
     }
-}
-
-/// The activity with field names (its empty maps are skipped when
-/// serialized, which a by-position encoding cannot read back), then the
-/// outcome by position: half the bytes of naming every field.
-fn pack(activity: &Activity, outcome: &Outcome) -> Result<Vec<u8>, rmp_serde::encode::Error> {
-    use serde::Serialize;
-    let mut buf = Vec::with_capacity(256);
-    activity.serialize(&mut rmp_serde::Serializer::new(&mut buf).with_struct_map())?;
-    outcome.serialize(&mut rmp_serde::Serializer::new(&mut buf))?;
-    Ok(buf)
-}
-
-fn unpack(mut packed: &[u8]) -> Result<(Activity, Outcome), rmp_serde::decode::Error> {
-    let activity = rmp_serde::from_read(&mut packed)?;
-    let outcome = rmp_serde::from_read(&mut packed)?;
-    Ok((activity, outcome))
 }
 
 /// Where a recorded activity id points: its user and position.
@@ -233,7 +207,7 @@ impl Store for MemoryStore {
                         StoreError::Corrupt(format!("activity `{}` lost", activity.id))
                     })?;
                 if first.id == activity.id {
-                    let (first, outcome) = first.unpack()?;
+                    let (first, outcome) = first.unpack(by_hash.user)?;
                     Some((first == *activity, outcome))
                 } else {
                     collision = true;
@@ -250,7 +224,7 @@ impl Store for MemoryStore {
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!("activity `{}` lost", activity.id))
                         })?;
-                    let (first, outcome) = first.unpack()?;
+                    let (first, outcome) = first.unpack(r.user)?;
                     Some((first == *activity, outcome))
                 }
                 (None, None) => None,
@@ -358,7 +332,7 @@ impl Store for MemoryStore {
         record
             .activities
             .iter()
-            .map(|kept| kept.unpack().map(|(activity, _)| activity))
+            .map(|kept| kept.unpack(user).map(|(activity, _)| activity))
             .collect()
     }
 }
@@ -389,8 +363,7 @@ mod tests {
                 .unwrap()
                 .outcome;
             let kept = super::Kept::new(&activity, &outcome);
-            assert!(matches!(kept.body, super::Body::Packed(_)));
-            assert_eq!(kept.unpack().unwrap(), (activity, outcome));
+            assert_eq!(kept.unpack(UserId(9)).unwrap(), (activity, outcome));
         }
     }
 

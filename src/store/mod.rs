@@ -7,6 +7,7 @@
 //! every store runs the shared conformance suite
 //! ([`conformance`], behind the `conformance` feature).
 
+mod codec;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;

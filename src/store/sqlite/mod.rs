@@ -45,6 +45,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use super::codec;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -56,9 +57,6 @@ use crate::ledger::LedgerEntry;
 use crate::outcome::Outcome;
 use crate::state::UserState;
 use crate::step::StepError;
-
-mod codec;
-mod values;
 
 /// Marks a SQLite file as a gamify database (`PRAGMA application_id`):
 /// "gami" in ASCII.
@@ -315,7 +313,7 @@ impl SqliteStore {
         // An activity that moved no balance (a capped one) writes no
         // ledger blob at all.
         let ledger_blob = (!ledger.is_empty()).then(|| codec::encode_ledger(outcome.at, &ledger));
-        let state_value = values::encode_state(&state);
+        let state_value = codec::encode_state(&state);
         tx.prepare_cached(
             "INSERT INTO users (user, state, ledger_len) VALUES (?1, ?2, ?3) \
              ON CONFLICT (user) DO UPDATE SET state = excluded.state, ledger_len = excluded.ledger_len",
@@ -328,7 +326,7 @@ impl SqliteStore {
             Some(a) => (
                 Some(a.id.0.as_str()),
                 Some(codec::encode_activity(a)),
-                Some(values::encode_outcome(&outcome)),
+                Some(codec::encode_outcome(&outcome)),
             ),
             None => (None, None, None),
         };
@@ -365,7 +363,7 @@ fn decode_activity(id: ActivityId, user: UserId, value: Value) -> Result<Activit
 /// A stored outcome: binary, or JSON text from schema version 1.
 fn decode_outcome(value: Value) -> Result<Outcome, StoreError> {
     match value {
-        Value::Blob(bytes) => values::decode_outcome(&bytes),
+        Value::Blob(bytes) => codec::decode_outcome(&bytes),
         Value::Text(json) => serde_json::from_str(&json).map_err(corrupt),
         other => Err(unexpected("outcome", &other)),
     }
@@ -375,7 +373,7 @@ fn decode_outcome(value: Value) -> Result<Outcome, StoreError> {
 /// state is rewritten in binary the next time its user changes).
 fn decode_state(value: Value) -> Result<UserState, StoreError> {
     match value {
-        Value::Blob(bytes) => values::decode_state(&bytes),
+        Value::Blob(bytes) => codec::decode_state(&bytes),
         Value::Text(json) => serde_json::from_str(&json).map_err(corrupt),
         other => Err(unexpected("user state", &other)),
     }

@@ -1,4 +1,5 @@
-//! The compact binary encodings `SqliteStore` writes.
+//! The compact binary encodings the stores write: `SqliteStore` for its
+//! rows, `MemoryStore` for the activities and outcomes it keeps.
 //!
 //! JSON cost more per activity than SQLite's own work on the row (number
 //! and date formatting, string escaping, field names), and it made rows
@@ -13,6 +14,9 @@
 //! Integers are LEB128 varints (signed ones zigzag-encoded), strings a
 //! varint length and UTF-8 bytes, instants seconds and nanoseconds.
 
+// The state and ledger encodings serve only `SqliteStore`.
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code, unused_imports))]
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -20,6 +24,10 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{Currency, LedgerDraft, LedgerEntry, Reason};
 use crate::store::StoreError;
+
+mod values;
+
+pub(super) use values::{decode_outcome, decode_state, encode_outcome, encode_state};
 
 /// The format byte of every blob this version writes.
 const FORMAT: u8 = 1;

@@ -1,5 +1,5 @@
 //! Binary encodings of the user state and the outcome, on the
-//! [`codec`](super::codec) primitives.
+//! [`codec`](super) primitives.
 //!
 //! Every struct is destructured without `..` and every enum matched without
 //! a wildcard, so a field or variant added to these types fails to compile
@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::codec::{Reader, Writer};
+use super::{Reader, Writer};
 use crate::achievement::{AchievementProgress, AchievementState, Rarity, Unlock, Unlocked};
 use crate::activity::{ActivityId, Metrics, UserId};
 use crate::ledger::Currency;
@@ -82,7 +82,7 @@ fn read_currency(r: &mut Reader<'_>) -> Result<Currency, StoreError> {
 }
 
 /// A user's state.
-pub(super) fn encode_state(state: &UserState) -> Vec<u8> {
+pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
     let UserState {
         xp,
         points,
@@ -180,7 +180,7 @@ pub(super) fn encode_state(state: &UserState) -> Vec<u8> {
 }
 
 /// What [`encode_state`] wrote.
-pub(super) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreError> {
+pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreError> {
     let mut r = Reader::new(bytes, "user state")?;
     let xp = r.u64()?;
     let points = r.u64()?;
@@ -270,7 +270,7 @@ fn read_metric_changes(r: &mut Reader<'_>) -> Result<Vec<MetricChange>, StoreErr
 }
 
 /// An outcome.
-pub(super) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
+pub(in crate::store) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
     let Outcome {
         user,
         activity,
@@ -303,7 +303,7 @@ pub(super) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
 }
 
 /// What [`encode_outcome`] wrote.
-pub(super) fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreError> {
+pub(in crate::store) fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreError> {
     let mut r = Reader::new(bytes, "outcome")?;
     let user = UserId(r.u64()?);
     let activity = r.option(|r| r.str().map(ActivityId))?;
