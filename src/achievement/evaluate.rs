@@ -155,22 +155,31 @@ impl Catalog {
                     eval.progress.push(progress(id, new, *target, false));
                 }
             }
-            affected.extend(lookup(&index.metric, metric).into_iter().flatten());
+            if let Some(list) = lookup(&index.metric, metric) {
+                affected.extend_from_slice(list);
+            }
         }
-        if let Some(kind) = change.kind {
-            affected.extend(lookup(&index.kind, kind).into_iter().flatten());
+        if let Some(kind) = change.kind
+            && let Some(list) = lookup(&index.kind, kind)
+        {
+            affected.extend_from_slice(list);
         }
-        for attribute in change.attributes.keys() {
-            affected.extend(lookup(&index.attribute, attribute).into_iter().flatten());
+        // Walking the attributes costs even when no criterion reads one.
+        if !index.attribute.is_empty() {
+            for attribute in change.attributes.keys() {
+                if let Some(list) = index.attribute.get(attribute.as_str()) {
+                    affected.extend_from_slice(list);
+                }
+            }
         }
         if change.level_changed {
-            affected.extend(&index.level);
+            affected.extend_from_slice(&index.level);
         }
         if change.streak_changed {
-            affected.extend(&index.streak);
+            affected.extend_from_slice(&index.streak);
         }
         if change.quests_changed {
-            affected.extend(&index.quests);
+            affected.extend_from_slice(&index.quests);
         }
         affected.sort_unstable();
         affected.dedup();
