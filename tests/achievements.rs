@@ -563,3 +563,36 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Plain thresholds on one metric (duplicates and gaps included), with
+    /// increments that cross none, one or several at once: the index
+    /// unlocks what the whole catalog does, and reports progress on the
+    /// next target only.
+    #[test]
+    fn thresholds_crossed_several_at_once(
+        targets in prop::collection::vec(1..60u64, 1..12),
+        steps in prop::collection::vec(0..25u64, 1..20),
+    ) {
+        let entries = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| entry(&format!("t{i}"), Criterion::Metric { metric: "m".into(), at_least: *t }))
+            .collect();
+        let catalog = Catalog::new(entries).unwrap();
+        let mut indexed = User::default();
+        let mut full = User::default();
+        for by in steps {
+            let evaluation = indexed.act(&catalog, "k", &[("m", by)], &[], noon(), Tz::UTC);
+            full.metrics.add("m", by);
+            full.backfill(&catalog);
+            let a: Vec<_> = indexed.state.unlocked_ids().collect();
+            let b: Vec<_> = full.state.unlocked_ids().collect();
+            prop_assert_eq!(a, b);
+            let value = indexed.metrics.get("m");
+            let next = targets.iter().copied().filter(|t| *t > value).min();
+            let reported: Vec<_> = evaluation.progress.iter().map(|p| (p.current, p.target)).collect();
+            prop_assert_eq!(reported, next.map(|t| (value, t)).into_iter().collect::<Vec<_>>());
+        }
+    }
+}

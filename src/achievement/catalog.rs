@@ -64,14 +64,22 @@ fn tail_word(rest: &[u8]) -> Option<u64> {
 
 pub(super) type FastMap<V> = HashMap<String, V, BuildHasherDefault<WordHash>>;
 
-/// Which entries each kind of change can affect (indices into the catalog).
+/// What a metric's increase can affect: one map lookup finds both lists.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Index {
+pub(super) struct MetricIndex {
     /// Plain "metric ≥ target" entries (no tiers, prerequisites or
     /// availability), sorted by target: an increase from `old` to `new`
     /// can only unlock those with `old < target ≤ new`.
-    pub(super) thresholds: FastMap<Vec<(u64, u32)>>,
-    pub(super) metric: FastMap<Vec<u32>>,
+    pub(super) thresholds: Vec<(u64, u32)>,
+    /// Every other entry with a criterion on the metric.
+    pub(super) affected: Vec<u32>,
+}
+
+/// Which entries each kind of change can affect (indices into the catalog).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Index {
+    /// By metric name.
+    pub(super) metric: FastMap<MetricIndex>,
     pub(super) kind: FastMap<Vec<u32>>,
     pub(super) attribute: FastMap<Vec<u32>>,
     pub(super) level: Vec<u32>,
@@ -407,9 +415,10 @@ fn build_index(entries: &[Achievement]) -> Index {
         let plain = e.tiers.is_empty() && e.prerequisites.is_empty() && e.available.is_none();
         if let (true, Criterion::Metric { metric, at_least }) = (plain, &e.criterion) {
             index
-                .thresholds
+                .metric
                 .entry(metric.clone())
                 .or_default()
+                .thresholds
                 .push((*at_least, i));
             continue;
         }
@@ -418,7 +427,9 @@ fn build_index(entries: &[Achievement]) -> Index {
         }
         for leaf in leaves {
             let list = match leaf.trigger() {
-                Some(Trigger::Metric(m)) => index.metric.entry(m.to_owned()).or_default(),
+                Some(Trigger::Metric(m)) => {
+                    &mut index.metric.entry(m.to_owned()).or_default().affected
+                }
                 Some(Trigger::Kind(k)) => index.kind.entry(k.to_owned()).or_default(),
                 Some(Trigger::Attribute(a)) => index.attribute.entry(a.to_owned()).or_default(),
                 Some(Trigger::Level) => &mut index.level,
@@ -432,8 +443,8 @@ fn build_index(entries: &[Achievement]) -> Index {
             }
         }
     }
-    for list in index.thresholds.values_mut() {
-        list.sort_unstable();
+    for m in index.metric.values_mut() {
+        m.thresholds.sort_unstable();
     }
     index.achievements.sort_unstable();
     index.achievements.dedup();

@@ -143,11 +143,20 @@ impl Catalog {
         let mut affected: Vec<u32> = Vec::new();
         let mut crossed: Vec<u32> = Vec::new();
         for (metric, by) in change.metrics {
-            let new = facts.metrics.get(metric);
-            let old = new.saturating_sub(*by);
-            if let Some(list) = lookup(&index.thresholds, metric) {
-                let lo = list.partition_point(|(t, _)| *t <= old);
+            let Some(m) = lookup(&index.metric, metric) else {
+                continue;
+            };
+            if !m.thresholds.is_empty() {
+                let new = facts.metrics.get(metric);
+                let old = new.saturating_sub(*by);
+                let list = &m.thresholds[..];
                 let hi = list.partition_point(|(t, _)| *t <= new);
+                // Usually nothing is crossed (the target below `new` was
+                // already passed at `old`): one binary search, not two.
+                let lo = match hi.checked_sub(1).and_then(|j| list.get(j)) {
+                    Some((t, _)) if *t > old => list[..hi].partition_point(|(t, _)| *t <= old),
+                    _ => hi,
+                };
                 crossed.extend(list[lo..hi].iter().map(|(_, i)| *i));
                 if let Some((target, i)) = list.get(hi)
                     && let Some(id) = self.ids.get(*i as usize)
@@ -155,9 +164,7 @@ impl Catalog {
                     eval.progress.push(progress(id, new, *target, false));
                 }
             }
-            if let Some(list) = lookup(&index.metric, metric) {
-                affected.extend_from_slice(list);
-            }
+            affected.extend_from_slice(&m.affected);
         }
         if let Some(kind) = change.kind
             && let Some(list) = lookup(&index.kind, kind)
