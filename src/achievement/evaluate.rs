@@ -161,6 +161,12 @@ impl Catalog {
                 if let Some((target, i)) = list.get(hi)
                     && let Some(id) = self.ids.get(*i as usize)
                 {
+                    if eval.progress.capacity() == 0 {
+                        // Allocated once, at its size (at most one report
+                        // per metric here): growing from empty goes through
+                        // the slower reallocation path.
+                        eval.progress = Vec::with_capacity(change.metrics.len());
+                    }
                     eval.progress.push(progress(id, new, *target, false));
                 }
             }
@@ -195,6 +201,8 @@ impl Catalog {
                 self.observe(state, i as usize, change);
             }
         }
+        // Every entry checked reports at most one progress.
+        eval.progress.reserve(crossed.len() + affected.len());
         for &i in crossed.iter().chain(&affected) {
             self.check(state, facts, change, i as usize, &mut eval);
         }
