@@ -211,6 +211,19 @@ impl Criterion {
         }
     }
 
+    /// Call `f` on every leaf, depth first (as [`Self::leaves`] lists them,
+    /// without collecting them).
+    pub(super) fn for_each_leaf<'a>(&'a self, f: &mut impl FnMut(&'a Self)) {
+        match self {
+            Self::All { of } | Self::Any { of } => {
+                for c in of {
+                    c.for_each_leaf(f);
+                }
+            }
+            leaf => f(leaf),
+        }
+    }
+
     /// What this leaf reacts to.
     pub(super) fn trigger(&self) -> Option<Trigger<'_>> {
         Some(match self {
