@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Catalog;
-use super::criterion::Criterion;
+use super::criterion::{Criterion, Local};
 use super::state::{AchievementState, Unlocked};
 use super::{Achievement, Rarity};
 use crate::activity::Metrics;
@@ -193,6 +193,7 @@ impl Catalog {
         change: &Change<'_>,
     ) -> Evaluation {
         let index = &self.index;
+        let local = Local::new(change.at, change.tz);
         let mut eval = Evaluation::default();
         let mut lists = Lists::default();
         // Lists other than the metrics' first, so the progress report can be
@@ -259,13 +260,13 @@ impl Catalog {
         eval.progress.reserve(crossed.len() + affected.len());
         if change.kind.is_some() || !change.metrics.is_empty() {
             for &i in affected {
-                self.observe(state, i as usize, change);
+                self.observe(state, i as usize, change, &local);
             }
         }
         for &i in crossed.iter().chain(affected) {
-            self.check(state, facts, change, i as usize, &mut eval);
+            self.check(state, facts, change, &local, i as usize, &mut eval);
         }
-        self.cascade(state, facts, change, &mut eval);
+        self.cascade(state, facts, change, &local, &mut eval);
         eval
     }
 
@@ -275,13 +276,14 @@ impl Catalog {
         state: &mut AchievementState,
         facts: &Facts<'_>,
         change: &Change<'_>,
+        local: &Local,
         eval: &mut Evaluation,
     ) {
         let mut seen = 0;
         while eval.unlocked.len() > seen {
             seen = eval.unlocked.len();
             for &i in &self.index.achievements {
-                self.check(state, facts, change, i as usize, eval);
+                self.check(state, facts, change, local, i as usize, eval);
             }
         }
     }
@@ -307,11 +309,12 @@ impl Catalog {
             streak_changed: false,
             quests_changed: false,
         };
+        let local = Local::new(at, tz);
         let mut eval = Evaluation::default();
         for i in 0..self.entries.len() {
-            self.check(state, facts, &change, i, &mut eval);
+            self.check(state, facts, &change, &local, i, &mut eval);
         }
-        self.cascade(state, facts, &change, &mut eval);
+        self.cascade(state, facts, &change, &local, &mut eval);
         eval
     }
 
@@ -323,23 +326,13 @@ impl Catalog {
         at: DateTime<Utc>,
         tz: Tz,
     ) -> Vec<AchievementProgress> {
-        let attributes = BTreeMap::new();
-        let change = Change {
-            kind: None,
-            at,
-            tz,
-            metrics: &[],
-            attributes: &attributes,
-            level_changed: false,
-            streak_changed: false,
-            quests_changed: false,
-        };
+        let local = Local::new(at, tz);
         self.entries
             .iter()
             .zip(&self.ids)
             .map(|(e, id)| {
                 let done = state.tiers(&e.id) as usize;
-                let (current, target) = self.measure_entry(e, state, facts, &change);
+                let (current, target) = self.measure_entry(e, state, facts, &local);
                 let target = e.tiers.get(done).map_or(target, |t| t.target);
                 progress(id, current, target, done >= e.tiers.len().max(1))
             })
@@ -397,7 +390,7 @@ impl Catalog {
     }
 
     /// Fold the activity into entry `i`'s counters.
-    fn observe(&self, state: &mut AchievementState, i: usize, change: &Change<'_>) {
+    fn observe(&self, state: &mut AchievementState, i: usize, change: &Change<'_>, local: &Local) {
         let n = self.index.counters[i];
         let e = &self.entries[i];
         if n == 0 || state.tiers(&e.id) as usize >= e.tiers.len().max(1) {
@@ -422,8 +415,7 @@ impl Catalog {
                     change.kind,
                     change.metrics,
                     change.attributes,
-                    change.at,
-                    change.tz,
+                    local,
                 );
             }
         });
@@ -436,6 +428,7 @@ impl Catalog {
         state: &mut AchievementState,
         facts: &Facts<'_>,
         change: &Change<'_>,
+        local: &Local,
         i: usize,
         eval: &mut Evaluation,
     ) {
@@ -445,7 +438,7 @@ impl Catalog {
         if done >= total {
             return;
         }
-        let (current, target) = self.measure_entry(e, state, facts, change);
+        let (current, target) = self.measure_entry(e, state, facts, local);
         let open = e.available.is_none_or(|a| a.contains(change.at))
             && e.prerequisites.iter().all(|p| state.is_unlocked(p));
         if e.tiers.is_empty() {
@@ -473,7 +466,7 @@ impl Catalog {
         e: &Achievement,
         state: &AchievementState,
         facts: &Facts<'_>,
-        change: &Change<'_>,
+        local: &Local,
     ) -> (u64, u64) {
         let counters = state.counters.get(&e.id).map_or(&[][..], Vec::as_slice);
         let mut cursor = 0;
@@ -482,7 +475,7 @@ impl Catalog {
             &e.id,
             state,
             facts,
-            change,
+            local,
             counters,
             &mut cursor,
         )
@@ -495,7 +488,7 @@ impl Catalog {
         id: &str,
         state: &AchievementState,
         facts: &Facts<'_>,
-        change: &Change<'_>,
+        local: &Local,
         counters: &[(NaiveDate, u64)],
         cursor: &mut usize,
     ) -> (u64, u64) {
@@ -513,7 +506,7 @@ impl Catalog {
                 window, at_least, ..
             } => {
                 let (w, value) = counter();
-                let current = if w == window.first_day(change.at, change.tz) {
+                let current = if w == window.first_day_of(local.date()) {
                     value
                 } else {
                     0
@@ -555,7 +548,7 @@ impl Catalog {
                     .iter()
                     .filter(|c| {
                         let (cur, target) =
-                            self.measure(c, id, state, facts, change, counters, cursor);
+                            self.measure(c, id, state, facts, local, counters, cursor);
                         cur >= target
                     })
                     .count();
@@ -564,7 +557,7 @@ impl Catalog {
             Criterion::Any { of } => {
                 let mut best = (0, 1);
                 for c in of {
-                    let (cur, target) = self.measure(c, id, state, facts, change, counters, cursor);
+                    let (cur, target) = self.measure(c, id, state, facts, local, counters, cursor);
                     if cur >= target {
                         best = (1, 1);
                     }
