@@ -196,8 +196,9 @@ impl Catalog {
         let local = Local::new(change.at, change.tz);
         let mut eval = Evaluation::default();
         let mut lists = Lists::default();
-        // Lists other than the metrics' first, so the progress report can be
-        // allocated once, at its size, at its first entry.
+        // The lists other than the metrics' are gathered first, so the
+        // progress report can be allocated once, at its size, at its first
+        // entry.
         if let Some(kind) = change.kind
             && let Some(list) = lookup(&index.kind, kind)
         {
@@ -245,7 +246,7 @@ impl Catalog {
             {
                 if eval.progress.capacity() == 0 {
                     // Each metric's next threshold and each entry checked
-                    // report at most once (exact for one metric; more
+                    // report at most once (enough for one metric; later
                     // metrics may grow it once).
                     eval.progress =
                         Vec::with_capacity(change.metrics.len() + crossed.len() + lists.total);
