@@ -32,26 +32,54 @@ impl Hasher for WordHash {
             word.copy_from_slice(chunk);
             h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
         }
+        // The last 1–7 bytes are read as (possibly overlapping) whole
+        // words, not copied into a zeroed buffer: the copy was a call to
+        // memcpy and a store-to-load forwarding stall on every lookup.
         let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        if let Some(word) = tail_word(rest) {
+            h = (h.rotate_left(5) ^ word).wrapping_mul(K);
         }
         self.0 = h;
     }
 }
 
+/// 1–7 bytes as one word (the length in the top byte, so tails of
+/// different lengths differ); `None` for no bytes.
+fn tail_word(rest: &[u8]) -> Option<u64> {
+    let n = rest.len();
+    let data = match (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
+        // First and last four bytes, overlapping when n < 8.
+        (Some(lo), Some(hi)) => {
+            u64::from(u32::from_le_bytes(*lo)) | u64::from(u32::from_le_bytes(*hi)) << 32
+        }
+        // First, middle and last byte cover every byte when n ≤ 3.
+        _ => {
+            let (&first, &last) = (rest.first()?, rest.last()?);
+            let mid = rest.get(n / 2).copied().unwrap_or(0);
+            u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16
+        }
+    };
+    Some(data ^ (n as u64) << 56)
+}
+
 pub(super) type FastMap<V> = HashMap<String, V, BuildHasherDefault<WordHash>>;
+
+/// What a metric's increase can affect: one map lookup finds both lists.
+#[derive(Debug, Clone, Default)]
+pub(super) struct MetricIndex {
+    /// Plain "metric ≥ target" entries (no tiers, prerequisites or
+    /// availability), sorted by target: an increase from `old` to `new`
+    /// can only unlock those with `old < target ≤ new`.
+    pub(super) thresholds: Vec<(u64, u32)>,
+    /// Every other entry with a criterion on the metric.
+    pub(super) affected: Vec<u32>,
+}
 
 /// Which entries each kind of change can affect (indices into the catalog).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Index {
-    /// Plain "metric ≥ target" entries (no tiers, prerequisites or
-    /// availability), sorted by target: an increase from `old` to `new`
-    /// can only unlock those with `old < target ≤ new`.
-    pub(super) thresholds: FastMap<Vec<(u64, u32)>>,
-    pub(super) metric: FastMap<Vec<u32>>,
+    /// By metric name.
+    pub(super) metric: FastMap<MetricIndex>,
     pub(super) kind: FastMap<Vec<u32>>,
     pub(super) attribute: FastMap<Vec<u32>>,
     pub(super) level: Vec<u32>,
@@ -387,9 +415,10 @@ fn build_index(entries: &[Achievement]) -> Index {
         let plain = e.tiers.is_empty() && e.prerequisites.is_empty() && e.available.is_none();
         if let (true, Criterion::Metric { metric, at_least }) = (plain, &e.criterion) {
             index
-                .thresholds
+                .metric
                 .entry(metric.clone())
                 .or_default()
+                .thresholds
                 .push((*at_least, i));
             continue;
         }
@@ -398,7 +427,9 @@ fn build_index(entries: &[Achievement]) -> Index {
         }
         for leaf in leaves {
             let list = match leaf.trigger() {
-                Some(Trigger::Metric(m)) => index.metric.entry(m.to_owned()).or_default(),
+                Some(Trigger::Metric(m)) => {
+                    &mut index.metric.entry(m.to_owned()).or_default().affected
+                }
                 Some(Trigger::Kind(k)) => index.kind.entry(k.to_owned()).or_default(),
                 Some(Trigger::Attribute(a)) => index.attribute.entry(a.to_owned()).or_default(),
                 Some(Trigger::Level) => &mut index.level,
@@ -412,10 +443,60 @@ fn build_index(entries: &[Achievement]) -> Index {
             }
         }
     }
-    for list in index.thresholds.values_mut() {
-        list.sort_unstable();
+    for m in index.metric.values_mut() {
+        m.thresholds.sort_unstable();
     }
     index.achievements.sort_unstable();
     index.achievements.dedup();
     index
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    fn hash(s: &str) -> u64 {
+        BuildHasherDefault::<WordHash>::default().hash_one(s)
+    }
+
+    #[test]
+    fn every_tail_length_hashes_every_byte() {
+        // Changing any one byte of keys 0–17 bytes long changes the hash
+        // (the tail is read as overlapping words: no byte may be skipped).
+        for n in 0..18 {
+            let base: String = "abcdefghijklmnopqr"[..n].to_owned();
+            for i in 0..n {
+                let mut other = base.clone().into_bytes();
+                other[i] = b'Z';
+                let other = String::from_utf8(other).unwrap_or_default();
+                assert_ne!(hash(&base), hash(&other), "{base:?} vs {other:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tails_of_different_lengths_differ() {
+        // "a", "aa", "aaa": the first, middle and last byte agree.
+        let keys = ["a", "aa", "aaa", "aaaa", "aaaaa", "aaaaaaa", "aaaaaaaa"];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(hash(a), hash(b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn map_finds_keys_of_every_length() {
+        let mut map = FastMap::default();
+        let keys: Vec<String> = (0..40).map(|n| "k".repeat(n)).collect();
+        for (i, k) in keys.iter().enumerate() {
+            map.insert(k.clone(), i);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(map.get(k.as_str()), Some(&i));
+        }
+        assert_eq!(map.get("x"), None);
+    }
 }

@@ -1,6 +1,8 @@
 //! Criteria: when an achievement unlocks, as data.
 
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use std::cell::Cell;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, ConfigProblem};
@@ -21,12 +23,65 @@ pub enum LocalWindow {
 impl LocalWindow {
     /// The first local day of the window holding `at`.
     pub fn first_day(self, at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+        self.first_day_of(crate::time::local_date(at, tz))
+    }
+
+    /// The first local day of the window holding the local date `date`.
+    pub(super) fn first_day_of(self, date: NaiveDate) -> NaiveDate {
         let kind = match self {
             Self::Day => PeriodKind::Day,
             Self::Week => PeriodKind::ISO_WEEK,
             Self::Month => PeriodKind::Month,
         };
-        kind.containing(at, tz).first_day()
+        kind.of_date(date).first_day()
+    }
+}
+
+/// An instant in the user's time zone, its offset looked up once and only
+/// if a criterion asks (the lookup searches the zone's transitions; one
+/// activity may ask for every windowed and time-of-day entry it touches).
+#[derive(Debug, Clone)]
+pub(super) struct Local {
+    at: DateTime<Utc>,
+    tz: Tz,
+    offset: Cell<Option<FixedOffset>>,
+}
+
+impl Local {
+    pub(super) fn new(at: DateTime<Utc>, tz: Tz) -> Self {
+        Self {
+            at,
+            tz,
+            offset: Cell::new(None),
+        }
+    }
+
+    fn offset(&self) -> FixedOffset {
+        if let Some(offset) = self.offset.get() {
+            return offset;
+        }
+        let offset = self.tz.offset_from_utc_datetime(&self.at.naive_utc()).fix();
+        self.offset.set(Some(offset));
+        offset
+    }
+
+    /// The local hour (as `at.with_timezone(&tz).hour()`, which wraps at
+    /// the ends of chrono's range rather than failing).
+    pub(super) fn hour(&self) -> u32 {
+        let seconds = i64::from(self.at.num_seconds_from_midnight())
+            + i64::from(self.offset().local_minus_utc());
+        (seconds.rem_euclid(86_400) / 3600) as u32
+    }
+
+    /// The local date (as [`crate::time::local_date`], clamped at the ends
+    /// of chrono's range).
+    pub(super) fn date(&self) -> NaiveDate {
+        let offset = self.offset();
+        match self.at.naive_utc().checked_add_offset(offset) {
+            Some(local) => local.date(),
+            None if offset.local_minus_utc() > 0 => NaiveDate::MAX,
+            None => NaiveDate::MIN,
+        }
     }
 }
 
@@ -211,6 +266,19 @@ impl Criterion {
         }
     }
 
+    /// Call `f` on every leaf, depth first (as [`Self::leaves`] lists them,
+    /// without collecting them).
+    pub(super) fn for_each_leaf<'a>(&'a self, f: &mut impl FnMut(&'a Self)) {
+        match self {
+            Self::All { of } | Self::Any { of } => {
+                for c in of {
+                    c.for_each_leaf(f);
+                }
+            }
+            leaf => f(leaf),
+        }
+    }
+
     /// What this leaf reacts to.
     pub(super) fn trigger(&self) -> Option<Trigger<'_>> {
         Some(match self {
@@ -247,8 +315,7 @@ impl Criterion {
         kind: Option<&str>,
         metrics: &[(String, u64)],
         attributes: &std::collections::BTreeMap<String, i64>,
-        at: DateTime<Utc>,
-        tz: Tz,
+        local: &Local,
     ) {
         match self {
             Self::MetricInWindow { metric, window, .. } => {
@@ -259,7 +326,7 @@ impl Criterion {
                 if by == 0 {
                     return;
                 }
-                let w = window.first_day(at, tz);
+                let w = window.first_day_of(local.date());
                 if w > counter.0 {
                     *counter = (w, by);
                 } else if w == counter.0 {
@@ -272,7 +339,7 @@ impl Criterion {
                 to_hour,
                 ..
             } if kind == Some(k.as_str()) => {
-                let hour = at.with_timezone(&tz).hour();
+                let hour = local.hour();
                 let inside = if from_hour < to_hour {
                     *from_hour <= hour && hour < *to_hour
                 } else {
@@ -290,6 +357,44 @@ impl Criterion {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    #[test]
+    fn local_hour_and_date_match_chrono_across_zones_and_ranges() {
+        let zones = [
+            Tz::UTC,
+            Tz::Europe__Berlin,
+            Tz::America__St_Johns,
+            Tz::Pacific__Kiritimati,
+            Tz::Pacific__Pago_Pago,
+            Tz::Asia__Kathmandu,
+        ];
+        let mut instants = vec![DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC];
+        let start = DateTime::<Utc>::from_timestamp(1_772_000_000, 0).unwrap_or_default();
+        // Every 37 minutes from late February over three months (the
+        // spring DST changes of 2026 in North America and Europe).
+        instants.extend((0..4000).map(|k| start + TimeDelta::minutes(37 * k)));
+        for tz in zones {
+            for &at in &instants {
+                let local = Local::new(at, tz);
+                assert_eq!(local.hour(), at.with_timezone(&tz).hour(), "{at} {tz}");
+                assert_eq!(local.date(), crate::time::local_date(at, tz), "{at} {tz}");
+                for window in [LocalWindow::Day, LocalWindow::Week, LocalWindow::Month] {
+                    assert_eq!(
+                        window.first_day_of(local.date()),
+                        window.first_day(at, tz),
+                        "{at} {tz}"
+                    );
+                }
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Catalog;
-use super::criterion::Criterion;
+use super::criterion::{Criterion, Local};
 use super::state::{AchievementState, Unlocked};
 use super::{Achievement, Rarity};
 use crate::activity::Metrics;
@@ -107,8 +107,62 @@ pub enum AchievementError {
     Unknown(String),
 }
 
+/// The index lists one change names (each sorted, without duplicates),
+/// the first few kept inline: gathering them allocates nothing in the
+/// usual case, and their total size is known before anything is.
+#[derive(Default)]
+struct Lists<'a> {
+    inline: [&'a [u32]; 4],
+    len: usize,
+    more: Vec<&'a [u32]>,
+    total: usize,
+}
+
+impl<'a> Lists<'a> {
+    /// Add a list (empty ones are dropped).
+    fn push(&mut self, list: &'a [u32]) {
+        if list.is_empty() {
+            return;
+        }
+        self.total += list.len();
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = list;
+                self.len += 1;
+            }
+            None => self.more.push(list),
+        }
+    }
+
+    /// Every entry named, sorted, each once: one list is used as it is;
+    /// several are merged into one allocation at their total size
+    /// (concatenated and sorted: a k-way merge of a few short lists
+    /// measured slower).
+    #[inline]
+    fn merge(&self, merged: &'a mut Vec<u32>) -> &'a [u32] {
+        match (self.len, self.more.is_empty()) {
+            (0, _) => &[],
+            (1, true) => self.inline[0],
+            _ => self.merge_several(merged),
+        }
+    }
+
+    /// [`Self::merge`] of several lists (kept out of line: rare, and big).
+    #[inline(never)]
+    fn merge_several(&self, merged: &'a mut Vec<u32>) -> &'a [u32] {
+        *merged = Vec::with_capacity(self.total);
+        for list in self.inline.iter().take(self.len).chain(&self.more) {
+            merged.extend_from_slice(list);
+        }
+        merged.sort_unstable();
+        merged.dedup();
+        merged
+    }
+}
+
 /// A map lookup that skips hashing when the map is empty (catalogs often
 /// have no criteria of a kind).
+#[inline(always)]
 fn lookup<'m, V>(map: &'m super::catalog::FastMap<V>, key: &str) -> Option<&'m V> {
     if map.is_empty() { None } else { map.get(key) }
 }
@@ -139,50 +193,81 @@ impl Catalog {
         change: &Change<'_>,
     ) -> Evaluation {
         let index = &self.index;
+        let local = Local::new(change.at, change.tz);
         let mut eval = Evaluation::default();
-        let mut affected: Vec<u32> = Vec::new();
-        let mut crossed: Vec<u32> = Vec::new();
-        for (metric, by) in change.metrics {
-            let new = facts.metrics.get(metric);
-            let old = new.saturating_sub(*by);
-            if let Some(list) = lookup(&index.thresholds, metric) {
-                let lo = list.partition_point(|(t, _)| *t <= old);
-                let hi = list.partition_point(|(t, _)| *t <= new);
-                crossed.extend(list[lo..hi].iter().map(|(_, i)| *i));
-                if let Some((target, i)) = list.get(hi)
-                    && let Some(id) = self.ids.get(*i as usize)
-                {
-                    eval.progress.push(progress(id, new, *target, false));
+        let mut lists = Lists::default();
+        // The lists other than the metrics' are gathered first, so the
+        // progress report can be allocated once, at its size, at its first
+        // entry.
+        if let Some(kind) = change.kind
+            && let Some(list) = lookup(&index.kind, kind)
+        {
+            lists.push(list);
+        }
+        // Walking the attributes costs even when no criterion reads one.
+        if !index.attribute.is_empty() {
+            for attribute in change.attributes.keys() {
+                if let Some(list) = index.attribute.get(attribute.as_str()) {
+                    lists.push(list);
                 }
             }
-            affected.extend(lookup(&index.metric, metric).into_iter().flatten());
         }
-        if let Some(kind) = change.kind {
-            affected.extend(lookup(&index.kind, kind).into_iter().flatten());
-        }
-        for attribute in change.attributes.keys() {
-            affected.extend(lookup(&index.attribute, attribute).into_iter().flatten());
-        }
-        if change.level_changed {
-            affected.extend(&index.level);
-        }
-        if change.streak_changed {
-            affected.extend(&index.streak);
-        }
-        if change.quests_changed {
-            affected.extend(&index.quests);
-        }
-        affected.sort_unstable();
-        affected.dedup();
-        if change.kind.is_some() || !change.metrics.is_empty() {
-            for &i in &affected {
-                self.observe(state, i as usize, change);
+        for (changed, list) in [
+            (change.level_changed, &index.level),
+            (change.streak_changed, &index.streak),
+            (change.quests_changed, &index.quests),
+        ] {
+            if changed {
+                lists.push(list);
             }
         }
-        for &i in crossed.iter().chain(&affected) {
-            self.check(state, facts, change, i as usize, &mut eval);
+        let mut crossed: Vec<u32> = Vec::new();
+        for (metric, by) in change.metrics {
+            let Some(m) = lookup(&index.metric, metric) else {
+                continue;
+            };
+            lists.push(&m.affected);
+            if m.thresholds.is_empty() {
+                continue;
+            }
+            let new = facts.metrics.get(metric);
+            let old = new.saturating_sub(*by);
+            let list = &m.thresholds[..];
+            let hi = list.partition_point(|(t, _)| *t <= new);
+            // Usually nothing is crossed (the target below `new` was
+            // already passed at `old`): one binary search, not two.
+            let lo = match hi.checked_sub(1).and_then(|j| list.get(j)) {
+                Some((t, _)) if *t > old => list[..hi].partition_point(|(t, _)| *t <= old),
+                _ => hi,
+            };
+            crossed.extend(list[lo..hi].iter().map(|(_, i)| *i));
+            if let Some((target, i)) = list.get(hi)
+                && let Some(id) = self.ids.get(*i as usize)
+            {
+                if eval.progress.capacity() == 0 {
+                    // Each metric's next threshold and each entry checked
+                    // report at most once (enough for one metric; later
+                    // metrics may grow it once).
+                    eval.progress =
+                        Vec::with_capacity(change.metrics.len() + crossed.len() + lists.total);
+                }
+                eval.progress.push(progress(id, new, *target, false));
+            }
         }
-        self.cascade(state, facts, change, &mut eval);
+        let mut merged = Vec::new();
+        let affected = lists.merge(&mut merged);
+        // Allocates only when the thresholds reported nothing (or when
+        // several metrics crossed or named more than the first foresaw).
+        eval.progress.reserve(crossed.len() + affected.len());
+        if change.kind.is_some() || !change.metrics.is_empty() {
+            for &i in affected {
+                self.observe(state, i as usize, change, &local);
+            }
+        }
+        for &i in crossed.iter().chain(affected) {
+            self.check(state, facts, change, &local, i as usize, &mut eval);
+        }
+        self.cascade(state, facts, change, &local, &mut eval);
         eval
     }
 
@@ -192,13 +277,14 @@ impl Catalog {
         state: &mut AchievementState,
         facts: &Facts<'_>,
         change: &Change<'_>,
+        local: &Local,
         eval: &mut Evaluation,
     ) {
         let mut seen = 0;
         while eval.unlocked.len() > seen {
             seen = eval.unlocked.len();
             for &i in &self.index.achievements {
-                self.check(state, facts, change, i as usize, eval);
+                self.check(state, facts, change, local, i as usize, eval);
             }
         }
     }
@@ -224,11 +310,12 @@ impl Catalog {
             streak_changed: false,
             quests_changed: false,
         };
+        let local = Local::new(at, tz);
         let mut eval = Evaluation::default();
         for i in 0..self.entries.len() {
-            self.check(state, facts, &change, i, &mut eval);
+            self.check(state, facts, &change, &local, i, &mut eval);
         }
-        self.cascade(state, facts, &change, &mut eval);
+        self.cascade(state, facts, &change, &local, &mut eval);
         eval
     }
 
@@ -240,23 +327,13 @@ impl Catalog {
         at: DateTime<Utc>,
         tz: Tz,
     ) -> Vec<AchievementProgress> {
-        let attributes = BTreeMap::new();
-        let change = Change {
-            kind: None,
-            at,
-            tz,
-            metrics: &[],
-            attributes: &attributes,
-            level_changed: false,
-            streak_changed: false,
-            quests_changed: false,
-        };
+        let local = Local::new(at, tz);
         self.entries
             .iter()
             .zip(&self.ids)
             .map(|(e, id)| {
                 let done = state.tiers(&e.id) as usize;
-                let (current, target) = self.measure_entry(e, state, facts, &change);
+                let (current, target) = self.measure_entry(e, state, facts, &local);
                 let target = e.tiers.get(done).map_or(target, |t| t.target);
                 progress(id, current, target, done >= e.tiers.len().max(1))
             })
@@ -314,7 +391,7 @@ impl Catalog {
     }
 
     /// Fold the activity into entry `i`'s counters.
-    fn observe(&self, state: &mut AchievementState, i: usize, change: &Change<'_>) {
+    fn observe(&self, state: &mut AchievementState, i: usize, change: &Change<'_>, local: &Local) {
         let n = self.index.counters[i];
         let e = &self.entries[i];
         if n == 0 || state.tiers(&e.id) as usize >= e.tiers.len().max(1) {
@@ -327,21 +404,22 @@ impl Catalog {
                 .entry(e.id.clone())
                 .or_insert_with(|| vec![(NaiveDate::MIN, 0); n]),
         };
-        let leaves = e.criterion.leaves();
-        for (leaf, counter) in leaves
-            .into_iter()
-            .filter(|l| l.counts())
-            .zip(counters.iter_mut())
-        {
-            leaf.observe(
-                counter,
-                change.kind,
-                change.metrics,
-                change.attributes,
-                change.at,
-                change.tz,
-            );
-        }
+        // Counting leaves in order, paired with the counters (walked, not
+        // collected: no allocation per entry observed).
+        let mut counters = counters.iter_mut();
+        e.criterion.for_each_leaf(&mut |leaf| {
+            if leaf.counts()
+                && let Some(counter) = counters.next()
+            {
+                leaf.observe(
+                    counter,
+                    change.kind,
+                    change.metrics,
+                    change.attributes,
+                    local,
+                );
+            }
+        });
     }
 
     /// Unlock entry `i` (or its due tiers) if its criterion, prerequisites
@@ -351,6 +429,7 @@ impl Catalog {
         state: &mut AchievementState,
         facts: &Facts<'_>,
         change: &Change<'_>,
+        local: &Local,
         i: usize,
         eval: &mut Evaluation,
     ) {
@@ -360,7 +439,7 @@ impl Catalog {
         if done >= total {
             return;
         }
-        let (current, target) = self.measure_entry(e, state, facts, change);
+        let (current, target) = self.measure_entry(e, state, facts, local);
         let open = e.available.is_none_or(|a| a.contains(change.at))
             && e.prerequisites.iter().all(|p| state.is_unlocked(p));
         if e.tiers.is_empty() {
@@ -388,7 +467,7 @@ impl Catalog {
         e: &Achievement,
         state: &AchievementState,
         facts: &Facts<'_>,
-        change: &Change<'_>,
+        local: &Local,
     ) -> (u64, u64) {
         let counters = state.counters.get(&e.id).map_or(&[][..], Vec::as_slice);
         let mut cursor = 0;
@@ -397,7 +476,7 @@ impl Catalog {
             &e.id,
             state,
             facts,
-            change,
+            local,
             counters,
             &mut cursor,
         )
@@ -410,7 +489,7 @@ impl Catalog {
         id: &str,
         state: &AchievementState,
         facts: &Facts<'_>,
-        change: &Change<'_>,
+        local: &Local,
         counters: &[(NaiveDate, u64)],
         cursor: &mut usize,
     ) -> (u64, u64) {
@@ -428,7 +507,7 @@ impl Catalog {
                 window, at_least, ..
             } => {
                 let (w, value) = counter();
-                let current = if w == window.first_day(change.at, change.tz) {
+                let current = if w == window.first_day_of(local.date()) {
                     value
                 } else {
                     0
@@ -470,7 +549,7 @@ impl Catalog {
                     .iter()
                     .filter(|c| {
                         let (cur, target) =
-                            self.measure(c, id, state, facts, change, counters, cursor);
+                            self.measure(c, id, state, facts, local, counters, cursor);
                         cur >= target
                     })
                     .count();
@@ -479,7 +558,7 @@ impl Catalog {
             Criterion::Any { of } => {
                 let mut best = (0, 1);
                 for c in of {
-                    let (cur, target) = self.measure(c, id, state, facts, change, counters, cursor);
+                    let (cur, target) = self.measure(c, id, state, facts, local, counters, cursor);
                     if cur >= target {
                         best = (1, 1);
                     }
@@ -516,5 +595,53 @@ fn unlock(
         xp: e.reward_xp(tier),
         points: e.reward_points(tier),
         score,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_list_or_empty_lists_name_nothing() {
+        let mut lists = Lists::default();
+        lists.push(&[]);
+        let mut merged = Vec::new();
+        assert!(lists.merge(&mut merged).is_empty());
+    }
+
+    #[test]
+    fn one_list_is_used_as_it_is() {
+        let list = [1, 4, 9];
+        let mut lists = Lists::default();
+        lists.push(&[]);
+        lists.push(&list);
+        let mut merged = Vec::new();
+        assert_eq!(lists.merge(&mut merged), &list);
+        assert_eq!(merged.capacity(), 0, "nothing allocated");
+    }
+
+    #[test]
+    fn several_lists_merge_sorted_each_once_past_the_inline_ones() {
+        let lists_in: [&[u32]; 7] = [&[5, 9], &[1, 5], &[], &[9, 12], &[0], &[3, 12], &[7]];
+        let mut lists = Lists::default();
+        for list in lists_in {
+            lists.push(list);
+        }
+        assert_eq!(lists.total, 10);
+        let mut merged = Vec::new();
+        assert_eq!(lists.merge(&mut merged), &[0, 1, 3, 5, 7, 9, 12]);
+    }
+
+    #[test]
+    fn index_lists_are_sorted_and_unique() {
+        // One list is used unsorted and undeduplicated, so each must be.
+        let index = &Catalog::sparkle().index;
+        let maps = index.kind.values().chain(index.attribute.values());
+        let metric = index.metric.values().map(|m| &m.affected);
+        let fixed = [&index.level, &index.streak, &index.quests];
+        for list in maps.chain(metric).chain(fixed) {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
     }
 }
