@@ -24,6 +24,7 @@
 mod blocks;
 mod ranked;
 mod spec;
+mod tree;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

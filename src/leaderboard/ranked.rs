@@ -3,7 +3,7 @@
 //! Entries are ordered by score (highest first), then by who reached that
 //! score first, then by user id: a total order, so ranks, pages and
 //! "around me" never depend on chance (seed defect 12). The order lives in
-//! one sorted [`Blocks`] of 16-byte keys `(inverted score, sequence, slot)`;
+//! one counted [`Tree`] of 16-byte keys `(inverted score, sequence, slot)`;
 //! each user's slot holds their id, score and sequence number, and a compact
 //! open-addressing table maps user ids to slots. About 45 bytes per entry at
 //! a million entries (see `memory_bytes`).
@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use super::blocks::Blocks;
+use super::tree::Tree;
 use crate::activity::UserId;
 
 /// Sentinel of an empty table bucket.
@@ -19,7 +20,7 @@ const EMPTY: u32 = u32::MAX;
 /// An order-statistic set of `(user, score)`.
 #[derive(Debug, Clone, Default)]
 pub struct RankedSet {
-    order: Blocks<u128>,
+    order: Tree,
     slots: Vec<Slot>,
     free: Vec<u32>,
     table: Vec<u32>,
@@ -171,7 +172,7 @@ impl RankedSet {
                 score: old, seq, ..
             } = self.slots[slot];
             if old != score {
-                self.order.remove(&key(old, seq, slot as u32));
+                self.order.remove(key(old, seq, slot as u32));
                 self.distinct_remove(old);
                 let seq = self.next_seq();
                 self.slots[slot] = Slot {
@@ -212,7 +213,7 @@ impl RankedSet {
     pub fn remove(&mut self, user: UserId) -> Option<u64> {
         let (slot, b) = self.find(user.0)?;
         let Slot { score, seq, .. } = self.slots[slot];
-        self.order.remove(&key(score, seq, slot as u32));
+        self.order.remove(key(score, seq, slot as u32));
         self.distinct_remove(score);
         self.table_remove(b);
         self.free.push(slot as u32);
@@ -231,7 +232,7 @@ impl RankedSet {
     /// billion score changes), keeping the order.
     fn renumber(&mut self) {
         let keys: Vec<u128> = self.order.iter_from(0).collect();
-        let mut order = Blocks::default();
+        let mut order = Tree::default();
         for (seq, k) in keys.into_iter().enumerate() {
             let slot = slot_of(k);
             let seq = u32::try_from(seq).unwrap_or(u32::MAX - 1);
@@ -268,12 +269,12 @@ impl RankedSet {
     pub fn position(&self, user: UserId) -> Option<usize> {
         let (slot, _) = self.find(user.0)?;
         let Slot { score, seq, .. } = self.slots[slot];
-        Some(self.order.rank(&key(score, seq, slot as u32)))
+        Some(self.order.rank(key(score, seq, slot as u32)))
     }
 
     /// How many entries have a score above `score`.
     pub fn count_above(&self, score: u64) -> usize {
-        self.order.rank(&key(score, 0, 0))
+        self.order.rank_hi(u64::MAX - score)
     }
 
     /// How many distinct scores are above `score` (only for sets made
