@@ -168,19 +168,18 @@ impl RankedSet {
     /// score.
     pub fn set(&mut self, user: UserId, score: u64) -> Option<u64> {
         if let Some((slot, _)) = self.find(user.0) {
-            let Slot {
-                score: old, seq, ..
-            } = self.slots[slot];
+            let old = self.slots[slot].score;
             if old != score {
-                self.order.remove(key(old, seq, slot as u32));
-                self.distinct_remove(old);
                 let seq = self.next_seq();
+                // `next_seq` may have renumbered: read the old key after it.
+                let old_key = key(old, self.slots[slot].seq, slot as u32);
                 self.slots[slot] = Slot {
                     user: user.0,
                     score,
                     seq,
                 };
-                self.order.insert(key(score, seq, slot as u32));
+                self.order.replace(old_key, key(score, seq, slot as u32));
+                self.distinct_remove(old);
                 self.distinct_add(score);
             }
             return Some(old);
@@ -286,10 +285,19 @@ impl RankedSet {
 
     /// Entries from position `from` on, in order.
     pub fn iter_from(&self, from: usize) -> impl Iterator<Item = (UserId, u64)> + '_ {
-        self.order.iter_from(from).map(|k| {
-            let Slot { user, score, .. } = self.slots[slot_of(k)];
-            (UserId(user), score)
-        })
+        self.entries(from, usize::MAX)
+    }
+
+    /// Up to `limit` entries from position `from`, in order.
+    pub(super) fn entries(&self, from: usize, limit: usize) -> Entries<'_> {
+        Entries {
+            keys: self.order.iter_from(from),
+            slots: &self.slots,
+            left: limit,
+            buf: [(0, 0); CHUNK],
+            at: 0,
+            len: 0,
+        }
     }
 
     /// The entry at `position`.
@@ -301,6 +309,54 @@ impl RankedSet {
     /// `user`'s tie-break sequence (lower reached the score first).
     pub(super) fn sequence(&self, user: UserId) -> Option<u32> {
         self.find(user.0).map(|(slot, _)| self.slots[slot].seq)
+    }
+}
+
+/// Entries an [`Entries`] reads ahead.
+const CHUNK: usize = 16;
+
+/// Entries in order, their users read a chunk at a time: first up to
+/// [`CHUNK`] keys (one or two leaves, which hold the scores), then the
+/// users' slots in a tight loop with no branch on what it loads, so the
+/// slots' cache misses overlap instead of each waiting for the last (the
+/// ten neighbours of "around me" are ten random slots).
+pub(super) struct Entries<'a> {
+    keys: super::tree::Iter<'a>,
+    slots: &'a [Slot],
+    /// Entries still wanted (reading ahead stops there).
+    left: usize,
+    /// `(user, score)` read ahead; `buf[at..len]` not yet returned.
+    buf: [(u64, u64); CHUNK],
+    at: usize,
+    len: usize,
+}
+
+impl Entries<'_> {
+    fn refill(&mut self) {
+        let mut keys = [0u128; CHUNK];
+        let mut n = 0;
+        for (place, key) in keys[..self.left.min(CHUNK)].iter_mut().zip(&mut self.keys) {
+            *place = key;
+            n += 1;
+        }
+        for (out, key) in self.buf.iter_mut().zip(&keys[..n]) {
+            let user = self.slots.get(slot_of(*key)).map_or(0, |s| s.user);
+            *out = (user, u64::MAX - (*key >> 64) as u64);
+        }
+        (self.left, self.at, self.len) = (self.left - n, 0, n);
+    }
+}
+
+impl Iterator for Entries<'_> {
+    type Item = (UserId, u64);
+
+    fn next(&mut self) -> Option<(UserId, u64)> {
+        if self.at == self.len {
+            self.refill();
+        }
+        let (user, score) = *self.buf[..self.len].get(self.at)?;
+        self.at += 1;
+        Some((UserId(user), score))
     }
 }
 

@@ -80,6 +80,8 @@ impl Tree {
             } else {
                 let first = self.leaves[id].remove(LEAF, 0);
                 self.leaves[id].insert(LEAF - 1, pos - 1, key);
+                // A key past the last leaf's end is its new maximum.
+                group.maxes[li] = group.maxes[li].max(key);
                 first
             };
             let m = usize::from(group.counts[li - 1]);

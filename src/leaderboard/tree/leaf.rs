@@ -51,6 +51,19 @@ impl Leaf {
             .sum()
     }
 
+    /// [`count_below`](Self::count_below) in two leaves at once: one loop
+    /// over both, so the two leaves' cache misses overlap instead of
+    /// following each other (an update reads its old and new leaf).
+    pub(super) fn count_below_pair(a: &Self, ka: u128, b: &Self, kb: u128) -> (usize, usize) {
+        let ((ah, al), (bh, bl)) = (split(ka), split(kb));
+        let (mut x, mut y) = (0, 0);
+        for i in 0..LEAF {
+            x += usize::from(a.hi[i] < ah || (a.hi[i] == ah && a.lo[i] < al));
+            y += usize::from(b.hi[i] < bh || (b.hi[i] == bh && b.lo[i] < bl));
+        }
+        (x, y)
+    }
+
     /// How many keys have a high word below `hi` (reads half the leaf).
     pub(super) fn count_hi_below(&self, hi: u64) -> usize {
         self.hi.iter().map(|h| usize::from(*h < hi)).sum()

@@ -17,6 +17,7 @@
 
 mod edit;
 mod leaf;
+mod moves;
 
 use leaf::{LEAF, Leaf};
 

@@ -20,7 +20,12 @@ fn check(tree: &Tree, model: &BTreeSet<u128>) {
             let n = usize::from(group.counts[li]);
             assert!(n > 0 && n <= LEAF);
             let leaf = &tree.leaves[group.leaves[li] as usize];
-            assert_eq!(group.maxes[li], leaf.get(n - 1));
+            assert_eq!(
+                group.maxes[li],
+                leaf.get(n - 1),
+                "g {g} li {li} n {n} len {}",
+                group.len
+            );
             assert_eq!(
                 leaf.get(n),
                 u128::MAX,
@@ -128,4 +133,67 @@ fn ascending_descending_and_refill() {
         model.insert(k);
     }
     check(&tree, &model);
+}
+
+#[test]
+fn replace_matches_remove_then_insert() {
+    // Keys move within a leaf, to neighbours and far away, through every
+    // shape change (a leaf emptying, merging, a full target leaf).
+    let mut tree = Tree::default();
+    let mut model = BTreeSet::new();
+    let mut x = 11;
+    for k in 0..9000u128 {
+        let key = (u128::from(next(&mut x) % 30) << 64) | k;
+        tree.insert(key);
+        model.insert(key);
+    }
+    let mut fresh = 9000u128;
+    for step in 0..40_000 {
+        let keys: Vec<u128> = model.iter().copied().collect();
+        let Some(old) = keys.get(next(&mut x) as usize % keys.len().max(1)).copied() else {
+            break;
+        };
+        fresh += 1;
+        let hi = match step % 4 {
+            0 => old >> 64,                     // same score: same leaf or next
+            1 => (old >> 64) + 1,               // a small increment
+            _ => u128::from(next(&mut x) % 30), // anywhere
+        };
+        let new = (hi << 64) | fresh;
+        assert!(tree.replace(old, new));
+        model.remove(&old);
+        model.insert(new);
+        assert!(!tree.replace(old, new + 1), "an absent key is refused");
+        if step % 3 == 0 {
+            // Shrink too, so leaves underflow and merge around the moves.
+            let gone = keys[next(&mut x) as usize % keys.len()];
+            assert_eq!(tree.remove(gone), model.remove(&gone));
+        }
+        if step % 1999 == 0 {
+            check(&tree, &model);
+        }
+    }
+    check(&tree, &model);
+    let mut single = Tree::default();
+    single.insert(3);
+    assert!(single.replace(3, 1 << 70));
+    check(&single, &BTreeSet::from([1 << 70]));
+    assert!(!Tree::default().replace(1, 2));
+}
+
+#[test]
+fn a_key_past_the_end_spilling_left_becomes_the_maximum() {
+    let mut tree = Tree::default();
+    let mut model = BTreeSet::new();
+    for k in 1000..1000 + 2 * LEAF as u128 {
+        tree.insert(k);
+        model.insert(k);
+    }
+    // The first leaf gets room; the last stays full.
+    assert!(tree.remove(1000));
+    model.remove(&1000);
+    tree.insert(5000);
+    model.insert(5000);
+    check(&tree, &model);
+    assert_eq!(tree.rank(5000), model.len() - 1);
 }
