@@ -27,6 +27,14 @@ impl Default for Leaf {
     }
 }
 
+/// The key of a high and a low word. Comparing whole `u128`s compiles to
+/// a compare and a subtract-with-borrow, free of branches; `hi < k || (hi
+/// == k && lo < l)` compiles to branches that mispredict at the one place
+/// per leaf where the answer flips, each stalling until the leaf arrives.
+fn join(hi: u64, lo: u64) -> u128 {
+    (u128::from(hi) << 64) | u128::from(lo)
+}
+
 fn split(key: u128) -> (u64, u64) {
     ((key >> 64) as u64, key as u64)
 }
@@ -35,7 +43,7 @@ impl Leaf {
     /// The key at place `i` (the sentinel past the used places).
     pub(super) fn get(&self, i: usize) -> u128 {
         match (self.hi.get(i), self.lo.get(i)) {
-            (Some(h), Some(l)) => (u128::from(*h) << 64) | u128::from(*l),
+            (Some(h), Some(l)) => join(*h, *l),
             _ => u128::MAX,
         }
     }
@@ -43,11 +51,10 @@ impl Leaf {
     /// How many keys are below `key`: a scan of every place, with no
     /// data-dependent branch or address, so its sixteen loads overlap.
     pub(super) fn count_below(&self, key: u128) -> usize {
-        let (kh, kl) = split(key);
         self.hi
             .iter()
             .zip(&self.lo)
-            .map(|(h, l)| usize::from(*h < kh || (*h == kh && *l < kl)))
+            .map(|(h, l)| usize::from(join(*h, *l) < key))
             .sum()
     }
 
@@ -55,11 +62,10 @@ impl Leaf {
     /// over both, so the two leaves' cache misses overlap instead of
     /// following each other (an update reads its old and new leaf).
     pub(super) fn count_below_pair(a: &Self, ka: u128, b: &Self, kb: u128) -> (usize, usize) {
-        let ((ah, al), (bh, bl)) = (split(ka), split(kb));
         let (mut x, mut y) = (0, 0);
         for i in 0..LEAF {
-            x += usize::from(a.hi[i] < ah || (a.hi[i] == ah && a.lo[i] < al));
-            y += usize::from(b.hi[i] < bh || (b.hi[i] == bh && b.lo[i] < bl));
+            x += usize::from(join(a.hi[i], a.lo[i]) < ka);
+            y += usize::from(join(b.hi[i], b.lo[i]) < kb);
         }
         (x, y)
     }
