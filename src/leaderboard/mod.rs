@@ -23,6 +23,7 @@
 
 mod blocks;
 mod ranked;
+mod slots;
 mod spec;
 mod tree;
 

@@ -119,6 +119,13 @@ impl Leaf {
         leaf
     }
 
+    /// Rewrite the low 32 bits of the first `n` keys by `f`.
+    pub(super) fn relabel(&mut self, n: usize, f: &impl Fn(u32) -> u32) {
+        for lo in self.lo.iter_mut().take(n) {
+            *lo = (*lo & !0xffff_ffff) | u64::from(f(*lo as u32));
+        }
+    }
+
     /// Append the `m` keys of `other` to this leaf of `n` keys
     /// (`n + m <= LEAF`).
     pub(super) fn append(&mut self, n: usize, other: &Self, m: usize) {

@@ -48,6 +48,21 @@ impl Tree {
         true
     }
 
+    /// Rewrite the low 32 bits of every key by `f` (the user table moved
+    /// its entries). `f` must keep keys distinct in their upper 96 bits
+    /// apart, so the order is unchanged.
+    pub(in crate::leaderboard) fn relabel(&mut self, f: impl Fn(u32) -> u32) {
+        for (g, group) in self.groups.iter_mut().enumerate() {
+            for li in 0..group.len {
+                let n = usize::from(group.counts[li]);
+                let leaf = &mut self.leaves[group.leaves[li] as usize];
+                leaf.relabel(n, &f);
+                group.maxes[li] = leaf.get(n.saturating_sub(1));
+            }
+            self.maxes[g] = group.maxes[group.len.saturating_sub(1)];
+        }
+    }
+
     /// The arena id and key count of leaf `li` of group `g`.
     fn leaf_at(&self, g: usize, li: usize) -> (usize, usize) {
         let group = &self.groups[g];
