@@ -164,7 +164,9 @@ impl Tree {
         group.len += 1;
     }
 
-    /// Split full leaf `li`, the only one of group `g`, and insert `key`.
+    /// Insert `key` into full leaf `li` of group `g` by splitting it alone:
+    /// when it has no neighbour in the group, or the key runs past the
+    /// group's first or last key.
     fn split_alone(&mut self, g: usize, li: usize, key: u128) {
         let id = self.groups[g].leaves[li] as usize;
         let pos = self.leaves[id].count_below(key);
