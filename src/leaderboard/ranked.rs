@@ -242,6 +242,8 @@ pub(super) struct Entries<'a> {
 }
 
 impl Entries<'_> {
+    // Out of line, so `next` stays small enough to inline into its loop.
+    #[inline(never)]
     fn refill(&mut self) {
         let mut keys = [0u128; CHUNK];
         let mut n = 0;
@@ -260,6 +262,7 @@ impl Entries<'_> {
 impl Iterator for Entries<'_> {
     type Item = (UserId, u64);
 
+    #[inline]
     fn next(&mut self) -> Option<(UserId, u64)> {
         if self.at == self.len {
             self.refill();
