@@ -108,6 +108,16 @@ fn boards(c: &mut Criterion) {
             black_box(board.rank_of(UserId((i.wrapping_mul(7919) % N) + 1)))
         })
     });
+    // Not a rank: one random lookup in a million-entry HashMap, about one
+    // cache and TLB miss. A rank needs at least two dependent ones (the
+    // user's score, then where that score sits), so this shows the floor
+    // on this machine, measured in the same run.
+    g.bench_function("hashmap_get_floor", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(baseline.scores.get(&((i.wrapping_mul(7919) % N) + 1)))
+        })
+    });
     g.sample_size(10).measurement_time(Duration::from_secs(3));
     g.bench_function("btreeset_walk", |b| {
         b.iter(|| {

@@ -225,3 +225,84 @@ fn a_million_entries_fit_in_48_bytes_each() {
     let per_entry = set.memory_bytes() as f64 / 1_000_000.0;
     assert!(per_entry <= 48.0, "{per_entry:.1} bytes per entry");
 }
+
+/// One big-board operation: set a user's score (few scores: long ties), or
+/// remove a user.
+fn big_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..9000u64, 0..6u64).prop_map(|(u, s)| Op::Set(u, s)),
+        1 => (0..9000u64).prop_map(Op::Remove),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// Thousands of entries: leaves and groups split, spill, merge and
+    /// empty, ties run across many leaves, the user table grows and shifts
+    /// on removal. Ordinal positions, competition ranks and pages still
+    /// match the model.
+    #[test]
+    fn big_boards_with_long_ties_agree_with_a_sorted_vec(
+        ops in prop::collection::vec(big_op(), 6000..16000),
+        drain in any::<bool>(),
+    ) {
+        let mut board = Board::new(BoardSpec::new("b", Source::Xp, BoardWindow::AllTime));
+        let mut ordinal = {
+            let mut spec = BoardSpec::new("o", Source::Xp, BoardWindow::AllTime);
+            spec.policy = RankPolicy::Ordinal;
+            Board::new(spec)
+        };
+        let mut model = Model::default();
+        let mut apply = |op: &Op, model: &mut Model| {
+            model.clock += 1;
+            match *op {
+                Op::Set(u, s) => {
+                    board.set(UserId(u), s, now()).unwrap();
+                    ordinal.set(UserId(u), s, now()).unwrap();
+                    match model.entries.iter_mut().find(|e| e.0 == u) {
+                        Some(e) if e.1 == s => {}
+                        Some(e) => *e = (u, s, model.clock),
+                        None => model.entries.push((u, s, model.clock)),
+                    }
+                }
+                Op::Remove(u) => {
+                    board.remove(UserId(u));
+                    ordinal.remove(UserId(u));
+                    model.entries.retain(|e| e.0 != u);
+                }
+            }
+        };
+        for op in &ops {
+            apply(op, &mut model);
+        }
+        if drain {
+            // Remove nearly everyone: merges all the way down.
+            let users: Vec<u64> = model.entries.iter().map(|e| e.0).collect();
+            for u in users.iter().skip(3) {
+                apply(&Op::Remove(*u), &mut model);
+            }
+        }
+        model.entries.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+        let total = model.entries.len() as u64;
+        let expected: Vec<Standing> = model
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Standing { user: UserId(e.0), rank: i as u64 + 1, score: e.1, total })
+            .collect();
+        prop_assert_eq!(&ordinal.top(usize::MAX), &expected);
+        let mut above = 0;
+        for (i, e) in model.entries.iter().enumerate() {
+            if i > 0 && model.entries[i - 1].1 != e.1 {
+                above = i;
+            }
+            if i % 37 == 0 || i + 1 == model.entries.len() {
+                prop_assert_eq!(ordinal.rank_of(UserId(e.0)).map(|s| s.rank), Some(i as u64 + 1));
+                prop_assert_eq!(board.rank_of(UserId(e.0)).map(|s| s.rank), Some(above as u64 + 1));
+                let around = ordinal.around(UserId(e.0), 5);
+                prop_assert_eq!(&around[..], &expected[i.saturating_sub(5)..(i + 6).min(expected.len())]);
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! A sorted multiset as a list of small sorted blocks with a Fenwick tree
+//! A sorted multiset (the distinct scores dense ranks need) as a list of small sorted blocks with a Fenwick tree
 //! over the block sizes: O(log n) search and rank, and inserts that move at
 //! most one block's worth of memory.
 //!
@@ -38,6 +38,7 @@ impl<K: Ord + Copy> Default for Blocks<K> {
 }
 
 impl<K: Ord + Copy> Blocks<K> {
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.len
     }
@@ -195,6 +196,7 @@ impl<K: Ord + Copy> Blocks<K> {
     }
 
     /// The block and offset of the key at `index`.
+    #[cfg(test)]
     fn locate(&self, index: usize) -> Option<(usize, usize)> {
         if index >= self.len {
             return None;
@@ -215,12 +217,14 @@ impl<K: Ord + Copy> Blocks<K> {
     }
 
     /// The key at `index` in sorted order.
+    #[cfg(test)]
     pub(super) fn get(&self, index: usize) -> Option<K> {
         let (b, i) = self.locate(index)?;
         self.blocks[b].get(i).copied()
     }
 
     /// Keys from `index` on, in order.
+    #[cfg(test)]
     pub(super) fn iter_from(&self, index: usize) -> impl Iterator<Item = K> + '_ {
         let (b, i) = self.locate(index).unwrap_or((self.blocks.len(), 0));
         self.blocks

@@ -23,7 +23,9 @@
 
 mod blocks;
 mod ranked;
+mod slots;
 mod spec;
+mod tree;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -286,7 +288,7 @@ impl Board {
         let mut out = Vec::with_capacity(limit.min(self.len().saturating_sub(offset)));
         // Ranks within a page: compute the first by policy, then step.
         let mut prev: Option<(u64, u64)> = None; // (score, rank)
-        for (i, (user, score)) in self.set.iter_from(offset).take(limit).enumerate() {
+        for (i, (user, score)) in self.set.entries(offset, limit).enumerate() {
             let position = offset + i;
             let rank = match (self.spec.policy, prev) {
                 (RankPolicy::Ordinal, _) => position as u64 + 1,

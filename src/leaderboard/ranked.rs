@@ -3,57 +3,37 @@
 //! Entries are ordered by score (highest first), then by who reached that
 //! score first, then by user id: a total order, so ranks, pages and
 //! "around me" never depend on chance (seed defect 12). The order lives in
-//! one sorted [`Blocks`] of 16-byte keys `(inverted score, sequence, slot)`;
-//! each user's slot holds their id, score and sequence number, and a compact
-//! open-addressing table maps user ids to slots. About 45 bytes per entry at
-//! a million entries (see `memory_bytes`).
+//! one counted [`Tree`] of 16-byte keys `(inverted score, sequence, slot)`;
+//! each user's slot, a bucket of an open-addressing table keyed by user
+//! ([`Slots`]), holds their id, score and sequence number. About 47 bytes
+//! per entry at a million entries (see `memory_bytes`).
 
 use std::collections::HashMap;
 
 use super::blocks::Blocks;
+use super::slots::{Slot, Slots, VACANT};
+use super::tree::Tree;
 use crate::activity::UserId;
-
-/// Sentinel of an empty table bucket.
-const EMPTY: u32 = u32::MAX;
 
 /// An order-statistic set of `(user, score)`.
 #[derive(Debug, Clone, Default)]
 pub struct RankedSet {
-    order: Blocks<u128>,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    table: Vec<u32>,
+    order: Tree,
+    slots: Slots,
     next_seq: u32,
     /// Distinct scores (inverted) and how many hold each, for dense ranks;
     /// kept only when asked for.
     distinct: Option<(Blocks<u64>, HashMap<u64, u32>)>,
 }
 
-/// One user's entry. Packed to 20 bytes (4-byte alignment: the `u64`s are
-/// read unaligned, which x86 and ARM do at full speed); one cache miss
-/// reads all three.
-#[derive(Debug, Clone, Copy, Default)]
-#[repr(C, packed(4))]
-struct Slot {
-    user: u64,
-    score: u64,
-    seq: u32,
-}
-
-fn key(score: u64, seq: u32, slot: u32) -> u128 {
+fn key(score: u64, seq: u32, slot: usize) -> u128 {
+    // Buckets fit u32 (see `Slots::grow`).
+    let slot = u32::try_from(slot).unwrap_or(VACANT);
     (u128::from(u64::MAX - score) << 64) | (u128::from(seq) << 32) | u128::from(slot)
 }
 
 fn slot_of(key: u128) -> usize {
     (key as u32) as usize
-}
-
-/// The home bucket of `user` in a table of `len` buckets: a multiplicative
-/// hash mapped onto `0..len` by Lemire's multiply-shift, so the table can
-/// have any size (memory grows in steps of 1.25, not 2).
-fn bucket(user: u64, len: usize) -> usize {
-    let hash = user.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (user >> 29);
-    ((u128::from(hash) * len as u128) >> 64) as usize
 }
 
 impl RankedSet {
@@ -79,143 +59,68 @@ impl RankedSet {
     /// Bytes held by the set, capacity included.
     pub fn memory_bytes(&self) -> usize {
         self.order.memory_bytes()
-            + self.slots.capacity() * size_of::<Slot>()
-            + self.free.capacity() * 4
-            + self.table.capacity() * 4
+            + self.slots.memory_bytes()
             + self
                 .distinct
                 .as_ref()
                 .map_or(0, |(b, m)| b.memory_bytes() + m.capacity() * 16)
     }
 
-    /// The slot of `user`, and the bucket it sits in.
-    fn find(&self, user: u64) -> Option<(usize, usize)> {
-        let len = self.table.len();
-        if len == 0 {
-            return None;
-        }
-        let mut b = bucket(user, len);
-        loop {
-            let slot = self.table[b];
-            if slot == EMPTY {
-                return None;
-            }
-            if { self.slots[slot as usize].user } == user {
-                return Some((slot as usize, b));
-            }
-            b = if b + 1 == len { 0 } else { b + 1 };
-        }
-    }
-
-    fn table_insert(&mut self, user: u64, slot: u32) {
-        // Load at most 0.85: linear probing stays short.
-        if (self.len() + 1) * 20 > self.table.len() * 17 {
-            self.grow_table();
-        }
-        let len = self.table.len();
-        let mut b = bucket(user, len);
-        while self.table[b] != EMPTY {
-            b = if b + 1 == len { 0 } else { b + 1 };
-        }
-        self.table[b] = slot;
-    }
-
-    fn grow_table(&mut self) {
-        let size = (self.table.len() * 5 / 4).max(16);
-        let old = std::mem::replace(&mut self.table, vec![EMPTY; size]);
-        for slot in old.into_iter().filter(|s| *s != EMPTY) {
-            let mut b = bucket(self.slots[slot as usize].user, size);
-            while self.table[b] != EMPTY {
-                b = if b + 1 == size { 0 } else { b + 1 };
-            }
-            self.table[b] = slot;
-        }
-    }
-
-    /// Linear probing deletion by backward shift: no tombstones.
-    fn table_remove(&mut self, mut hole: usize) {
-        let len = self.table.len();
-        let mut b = hole;
-        loop {
-            b = if b + 1 == len { 0 } else { b + 1 };
-            let slot = self.table[b];
-            if slot == EMPTY {
-                break;
-            }
-            let home = bucket(self.slots[slot as usize].user, len);
-            // Move it back unless its home is cyclically in (hole, b].
-            let in_between = if hole <= b {
-                hole < home && home <= b
-            } else {
-                hole < home || home <= b
-            };
-            if !in_between {
-                self.table[hole] = slot;
-                hole = b;
-            }
-        }
-        self.table[hole] = EMPTY;
-    }
-
     /// The score of `user`.
     pub fn score(&self, user: UserId) -> Option<u64> {
-        self.find(user.0).map(|(slot, _)| self.slots[slot].score)
+        self.slots.find(user.0).map(|i| self.slots.get(i).score)
     }
 
     /// Set `user`'s score. The tie-break sequence changes only when the
     /// score does, so "who reached it first" stays true. Returns the old
     /// score.
     pub fn set(&mut self, user: UserId, score: u64) -> Option<u64> {
-        if let Some((slot, _)) = self.find(user.0) {
-            let Slot {
-                score: old, seq, ..
-            } = self.slots[slot];
+        if let Some(i) = self.slots.find(user.0) {
+            let old = self.slots.get(i).score;
             if old != score {
-                self.order.remove(&key(old, seq, slot as u32));
-                self.distinct_remove(old);
                 let seq = self.next_seq();
-                self.slots[slot] = Slot {
+                // `next_seq` may have renumbered: read the old key after it.
+                let old_key = key(old, self.slots.get(i).seq, i);
+                let entry = Slot {
                     user: user.0,
                     score,
                     seq,
                 };
-                self.order.insert(key(score, seq, slot as u32));
+                self.slots.set(i, entry);
+                self.order.replace(old_key, key(score, seq, i));
+                self.distinct_remove(old);
                 self.distinct_add(score);
             }
             return Some(old);
         }
+        if self.slots.full() {
+            // Every entry changes bucket: relabel the keys to match.
+            let moved = self.slots.grow();
+            self.order
+                .relabel(|from| moved.get(from as usize).copied().unwrap_or(VACANT));
+        }
         let seq = self.next_seq();
-        let entry = Slot {
+        let i = self.slots.insert(Slot {
             user: user.0,
             score,
             seq,
-        };
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = entry;
-                slot
-            }
-            None => {
-                // Slots are u32; a board of 4 billion users is out of scope.
-                let slot = u32::try_from(self.slots.len()).unwrap_or(EMPTY - 1);
-                self.slots.push(entry);
-                slot
-            }
-        };
-        self.table_insert(user.0, slot);
-        self.order.insert(key(score, seq, slot));
+        });
+        self.order.insert(key(score, seq, i));
         self.distinct_add(score);
         None
     }
 
     /// Remove `user`; returns their score.
     pub fn remove(&mut self, user: UserId) -> Option<u64> {
-        let (slot, b) = self.find(user.0)?;
-        let Slot { score, seq, .. } = self.slots[slot];
-        self.order.remove(&key(score, seq, slot as u32));
+        let i = self.slots.find(user.0)?;
+        let Slot { score, seq, .. } = self.slots.get(i);
+        self.order.remove(key(score, seq, i));
         self.distinct_remove(score);
-        self.table_remove(b);
-        self.free.push(slot as u32);
+        let order = &mut self.order;
+        self.slots.remove(i, |from, to, moved| {
+            let Slot { score, seq, .. } = moved;
+            order.replace(key(score, seq, from), key(score, seq, to));
+        });
         Some(score)
     }
 
@@ -228,15 +133,20 @@ impl RankedSet {
     }
 
     /// Give every entry a fresh sequence in the current order (after 4
-    /// billion score changes), keeping the order.
+    /// billion score changes), keeping the order. Sequences start at 1: 0
+    /// marks an empty bucket.
     fn renumber(&mut self) {
         let keys: Vec<u128> = self.order.iter_from(0).collect();
-        let mut order = Blocks::default();
-        for (seq, k) in keys.into_iter().enumerate() {
-            let slot = slot_of(k);
-            let seq = u32::try_from(seq).unwrap_or(u32::MAX - 1);
-            self.slots[slot].seq = seq;
-            order.insert(key(self.slots[slot].score, seq, slot as u32));
+        let mut order = Tree::default();
+        for (n, k) in keys.into_iter().enumerate() {
+            let i = slot_of(k);
+            let seq = u32::try_from(n + 1).unwrap_or(u32::MAX - 1);
+            let entry = Slot {
+                seq,
+                ..self.slots.get(i)
+            };
+            self.slots.set(i, entry);
+            order.insert(key(entry.score, seq, i));
         }
         self.order = order;
         self.next_seq = u32::try_from(self.len()).unwrap_or(u32::MAX - 1);
@@ -266,14 +176,14 @@ impl RankedSet {
 
     /// `user`'s 0-based position in the total order.
     pub fn position(&self, user: UserId) -> Option<usize> {
-        let (slot, _) = self.find(user.0)?;
-        let Slot { score, seq, .. } = self.slots[slot];
-        Some(self.order.rank(&key(score, seq, slot as u32)))
+        let i = self.slots.find(user.0)?;
+        let Slot { score, seq, .. } = self.slots.get(i);
+        Some(self.order.rank(key(score, seq, i)))
     }
 
     /// How many entries have a score above `score`.
     pub fn count_above(&self, score: u64) -> usize {
-        self.order.rank(&key(score, 0, 0))
+        self.order.rank_hi(u64::MAX - score)
     }
 
     /// How many distinct scores are above `score` (only for sets made
@@ -285,21 +195,81 @@ impl RankedSet {
 
     /// Entries from position `from` on, in order.
     pub fn iter_from(&self, from: usize) -> impl Iterator<Item = (UserId, u64)> + '_ {
-        self.order.iter_from(from).map(|k| {
-            let Slot { user, score, .. } = self.slots[slot_of(k)];
-            (UserId(user), score)
-        })
+        self.entries(from, usize::MAX)
+    }
+
+    /// Up to `limit` entries from position `from`, in order.
+    pub(super) fn entries(&self, from: usize, limit: usize) -> Entries<'_> {
+        Entries {
+            keys: self.order.iter_from(from),
+            slots: &self.slots,
+            left: limit,
+            buf: [(0, 0); CHUNK],
+            at: 0,
+            len: 0,
+        }
     }
 
     /// The entry at `position`.
     pub fn get(&self, position: usize) -> Option<(UserId, u64)> {
-        let Slot { user, score, .. } = self.slots[slot_of(self.order.get(position)?)];
+        let Slot { user, score, .. } = self.slots.get(slot_of(self.order.get(position)?));
         Some((UserId(user), score))
     }
 
     /// `user`'s tie-break sequence (lower reached the score first).
     pub(super) fn sequence(&self, user: UserId) -> Option<u32> {
-        self.find(user.0).map(|(slot, _)| self.slots[slot].seq)
+        self.slots.find(user.0).map(|i| self.slots.get(i).seq)
+    }
+}
+
+/// Entries an [`Entries`] reads ahead.
+const CHUNK: usize = 16;
+
+/// Entries in order, their users read a chunk at a time: first up to
+/// [`CHUNK`] keys (one or two leaves, which hold the scores), then the
+/// users' slots in a tight loop with no branch on what it loads, so the
+/// slots' cache misses overlap instead of each waiting for the last (the
+/// ten neighbours of "around me" are ten random slots).
+pub(super) struct Entries<'a> {
+    keys: super::tree::Iter<'a>,
+    slots: &'a Slots,
+    /// Entries still wanted (reading ahead stops there).
+    left: usize,
+    /// `(user, score)` read ahead; `buf[at..len]` not yet returned.
+    buf: [(u64, u64); CHUNK],
+    at: usize,
+    len: usize,
+}
+
+impl Entries<'_> {
+    // Out of line, so `next` stays small enough to inline into its loop.
+    #[inline(never)]
+    fn refill(&mut self) {
+        let mut keys = [0u128; CHUNK];
+        let mut n = 0;
+        for (place, key) in keys[..self.left.min(CHUNK)].iter_mut().zip(&mut self.keys) {
+            *place = key;
+            n += 1;
+        }
+        for (out, key) in self.buf.iter_mut().zip(&keys[..n]) {
+            let user = self.slots.get(slot_of(*key)).user;
+            *out = (user, u64::MAX - (*key >> 64) as u64);
+        }
+        (self.left, self.at, self.len) = (self.left - n, 0, n);
+    }
+}
+
+impl Iterator for Entries<'_> {
+    type Item = (UserId, u64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(UserId, u64)> {
+        if self.at == self.len {
+            self.refill();
+        }
+        let (user, score) = *self.buf[..self.len].get(self.at)?;
+        self.at += 1;
+        Some((UserId(user), score))
     }
 }
 
@@ -337,6 +307,22 @@ mod tests {
         for u in 0..5000u64 {
             let expect = (u % 3 != 0).then_some(u);
             assert_eq!(set.score(UserId(u * 7919)), expect, "{u}");
+        }
+        // Growth and backward shifts moved entries between buckets; the
+        // order's keys followed them.
+        let order: Vec<(UserId, u64)> = set.iter_from(0).collect();
+        let expect: Vec<(UserId, u64)> = (0..5000u64)
+            .rev()
+            .filter(|u| u % 3 != 0)
+            .map(|u| (UserId(u * 7919), u))
+            .collect();
+        assert_eq!(order, expect);
+        for (p, (user, _)) in expect.iter().enumerate() {
+            assert_eq!(set.position(*user), Some(p));
+        }
+        for u in (1..5000u64).step_by(3) {
+            set.set(UserId(u * 7919), 10_000 + u);
+            assert_eq!(set.position(UserId(u * 7919)), Some(0));
         }
     }
 }

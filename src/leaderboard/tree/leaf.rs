@@ -1,0 +1,137 @@
+//! A leaf of the counted tree: up to [`LEAF`] sorted `u128` keys, stored as
+//! two halves (high and low words) so a search is a fixed-length,
+//! branch-free scan the compiler vectorises.
+//!
+//! A leaf keeps no length: its count lives in the group (the cached index),
+//! so a search reads the leaf's lines only, all issued at once. Unused
+//! places hold the sentinel `u128::MAX`, which no stored key equals, so a
+//! scan of all places counts the same as a scan of the used ones.
+
+/// The most keys one leaf holds: 1 KiB, sixteen cache lines read in
+/// parallel (one DRAM latency, not the four of a binary search).
+pub(super) const LEAF: usize = 64;
+
+/// Sixteen lines of keys, high words first.
+#[derive(Debug, Clone)]
+pub(super) struct Leaf {
+    hi: [u64; LEAF],
+    lo: [u64; LEAF],
+}
+
+impl Default for Leaf {
+    fn default() -> Self {
+        Self {
+            hi: [u64::MAX; LEAF],
+            lo: [u64::MAX; LEAF],
+        }
+    }
+}
+
+/// The key of a high and a low word. Comparing whole `u128`s compiles to
+/// a compare and a subtract-with-borrow, free of branches; `hi < k || (hi
+/// == k && lo < l)` compiles to branches that mispredict at the one place
+/// per leaf where the answer flips, each stalling until the leaf arrives.
+fn join(hi: u64, lo: u64) -> u128 {
+    (u128::from(hi) << 64) | u128::from(lo)
+}
+
+fn split(key: u128) -> (u64, u64) {
+    ((key >> 64) as u64, key as u64)
+}
+
+impl Leaf {
+    /// The key at place `i` (the sentinel past the used places).
+    pub(super) fn get(&self, i: usize) -> u128 {
+        match (self.hi.get(i), self.lo.get(i)) {
+            (Some(h), Some(l)) => join(*h, *l),
+            _ => u128::MAX,
+        }
+    }
+
+    /// How many keys are below `key`: a scan of every place, with no
+    /// data-dependent branch or address, so its sixteen loads overlap.
+    pub(super) fn count_below(&self, key: u128) -> usize {
+        self.hi
+            .iter()
+            .zip(&self.lo)
+            .map(|(h, l)| usize::from(join(*h, *l) < key))
+            .sum()
+    }
+
+    /// [`count_below`](Self::count_below) in two leaves at once: one loop
+    /// over both, so the two leaves' cache misses overlap instead of
+    /// following each other (an update reads its old and new leaf).
+    pub(super) fn count_below_pair(a: &Self, ka: u128, b: &Self, kb: u128) -> (usize, usize) {
+        let (mut x, mut y) = (0, 0);
+        for i in 0..LEAF {
+            x += usize::from(join(a.hi[i], a.lo[i]) < ka);
+            y += usize::from(join(b.hi[i], b.lo[i]) < kb);
+        }
+        (x, y)
+    }
+
+    /// How many keys have a high word below `hi` (reads half the leaf).
+    pub(super) fn count_hi_below(&self, hi: u64) -> usize {
+        self.hi.iter().map(|h| usize::from(*h < hi)).sum()
+    }
+
+    /// Put `key` at place `pos` of a leaf holding `n < LEAF` keys.
+    pub(super) fn insert(&mut self, n: usize, pos: usize, key: u128) {
+        let (h, l) = split(key);
+        if pos <= n && n < LEAF {
+            self.hi.copy_within(pos..n, pos + 1);
+            self.lo.copy_within(pos..n, pos + 1);
+            self.hi[pos] = h;
+            self.lo[pos] = l;
+        }
+    }
+
+    /// Take out the key at place `pos` of a leaf holding `n` keys.
+    pub(super) fn remove(&mut self, n: usize, pos: usize) -> u128 {
+        let key = self.get(pos);
+        if pos < n && n <= LEAF {
+            self.hi.copy_within(pos + 1..n, pos);
+            self.lo.copy_within(pos + 1..n, pos);
+            self.hi[n - 1] = u64::MAX;
+            self.lo[n - 1] = u64::MAX;
+        }
+        key
+    }
+
+    /// Move keys `from..n` out into a fresh leaf (its places `0..n-from`).
+    pub(super) fn split_off(&mut self, n: usize, from: usize) -> Self {
+        let mut right = Self::default();
+        if from <= n && n <= LEAF {
+            right.hi[..n - from].copy_from_slice(&self.hi[from..n]);
+            right.lo[..n - from].copy_from_slice(&self.lo[from..n]);
+            self.hi[from..n].fill(u64::MAX);
+            self.lo[from..n].fill(u64::MAX);
+        }
+        right
+    }
+
+    /// A leaf holding `keys` (at most [`LEAF`]; any more are left out).
+    pub(super) fn from_keys(keys: &[u128]) -> Self {
+        let mut leaf = Self::default();
+        for ((h, l), key) in leaf.hi.iter_mut().zip(&mut leaf.lo).zip(keys) {
+            (*h, *l) = split(*key);
+        }
+        leaf
+    }
+
+    /// Rewrite the low 32 bits of the first `n` keys by `f`.
+    pub(super) fn relabel(&mut self, n: usize, f: &impl Fn(u32) -> u32) {
+        for lo in self.lo.iter_mut().take(n) {
+            *lo = (*lo & !0xffff_ffff) | u64::from(f(*lo as u32));
+        }
+    }
+
+    /// Append the `m` keys of `other` to this leaf of `n` keys
+    /// (`n + m <= LEAF`).
+    pub(super) fn append(&mut self, n: usize, other: &Self, m: usize) {
+        if n + m <= LEAF {
+            self.hi[n..n + m].copy_from_slice(&other.hi[..m]);
+            self.lo[n..n + m].copy_from_slice(&other.lo[..m]);
+        }
+    }
+}
