@@ -256,7 +256,18 @@ const SCHEMA_V1: &str = "
 
 #[test]
 fn a_version_1_file_is_migrated_and_keeps_everything() {
-    let dir = temp_dir("migrate");
+    check_version_1_migration(false);
+}
+
+/// The first builds of version 1 kept no `users.ledger_len` column (it was
+/// added without a version bump); such files migrate too.
+#[test]
+fn an_early_version_1_file_without_ledger_lengths_is_migrated() {
+    check_version_1_migration(true);
+}
+
+fn check_version_1_migration(early: bool) {
+    let dir = temp_dir(if early { "migrate-early" } else { "migrate" });
     let path = dir.join("v1.db");
     // The reference: the same history in a MemoryStore.
     let reference = Engine::builder(Config::sparkle())
@@ -331,6 +342,10 @@ fn a_version_1_file_is_migrated_and_keeps_everything() {
                 ],
             )
             .unwrap();
+        }
+        if early {
+            conn.execute_batch("ALTER TABLE users DROP COLUMN ledger_len")
+                .unwrap();
         }
     }
 

@@ -122,6 +122,28 @@ const MIGRATIONS: &[&str] = &[
 ",
 ];
 
+/// Files of the first builds of version 1 have no `users.ledger_len` (it
+/// was added to version 1 without a version bump): add it, counted from
+/// their ledger, before they migrate on.
+fn add_missing_ledger_lengths(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let has_column: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('users') WHERE name = 'ledger_len'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    if has_column == 0 {
+        tx.execute_batch(
+            "ALTER TABLE users ADD COLUMN ledger_len INTEGER NOT NULL DEFAULT 0;
+             UPDATE users SET ledger_len =
+                 (SELECT count(*) FROM ledger l WHERE l.user = users.user);",
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
@@ -238,6 +260,9 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Exclusive)
             .map_err(backend)?;
         for (from, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            if from == 1 {
+                add_missing_ledger_lengths(&tx)?;
+            }
             tx.execute_batch(migration).map_err(backend)?;
             tx.pragma_update(None, "user_version", from as i32 + 1)
                 .map_err(backend)?;
