@@ -21,7 +21,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use gamify::config::Config;
 use gamify::engine::Engine;
 use gamify::time::FakeClock;
@@ -61,7 +61,7 @@ fn options() -> Result<Options, String> {
 }
 
 /// The engine on the default in-memory store, or on a SQLite file.
-fn engine(o: &Options, clock: Arc<FakeClock>) -> Result<Engine, Box<dyn std::error::Error>> {
+fn open_engine(o: &Options, clock: Arc<FakeClock>) -> Result<Engine, Box<dyn std::error::Error>> {
     let builder = Engine::builder(Config::sparkle()).clock(clock);
     match &o.sqlite {
         None => Ok(builder.build()?),
@@ -98,7 +98,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .single()
         .ok_or("start date")?;
     let clock = Arc::new(FakeClock::new(start));
-    let engine = engine(&o, clock.clone())?;
+    let reopened = o
+        .sqlite
+        .as_deref()
+        .is_some_and(|p| std::path::Path::new(p).exists());
+    let engine = open_engine(&o, clock.clone())?;
     let mut rng = sim::Rng::new(o.seed);
     let members = sim::members(o.users, &mut rng);
     for m in &members {
@@ -114,6 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let started = Instant::now();
     let (mut recorded, mut duplicates, mut refused) = (0u64, 0u64, 0u64);
+    let mut latest = start;
     for day in 0..o.days {
         let mut activities = sim::day_activities(&members, start, day, &mut rng);
         // A flaky network: about one delivery in fifty arrives twice.
@@ -128,6 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // The engine's clock follows the simulated day.
             if let Some(last) = batch.last() {
                 clock.set(last.at);
+                latest = latest.max(last.at);
             }
             for result in engine.record_batch(batch)? {
                 match result {
@@ -141,7 +147,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let elapsed = started.elapsed();
     eprintln!();
-    clock.set(start + TimeDelta::days(i64::from(o.days.max(1))) - TimeDelta::seconds(1));
+    // The boards as of the last activity (members far west of UTC act
+    // after the last simulated UTC midnight).
+    clock.set(latest);
+    // A reopened file's boards were rebuilt from the stored states when the
+    // engine opened, at the start of the simulation, and repeats change
+    // nothing: open it again as of now, as a host restarting would.
+    let engine = if reopened {
+        drop(engine);
+        open_engine(&o, clock.clone())?
+    } else {
+        engine
+    };
     println!(
         "Recorded {recorded} activities in {:.2?} ({:.0}/s); {duplicates} repeated deliveries recognised, {refused} refused.\n",
         elapsed,

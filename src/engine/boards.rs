@@ -1,6 +1,10 @@
 //! The engine's leaderboards: derived data, kept in memory, updated from
 //! each committed outcome and rebuilt from the users' states on start.
 //!
+//! A rebuild inserts users in id order, so among equal scores the order of
+//! who reached them first is lost across a restart (see
+//! [`RankPolicy::Ordinal`](crate::leaderboard::RankPolicy::Ordinal)).
+//!
 //! Increments commute, so boards can be updated after the store commits,
 //! outside its lock, in whatever order threads finish.
 

@@ -74,6 +74,10 @@ pub enum RankPolicy {
     /// 1, 2, 2, 3.
     Dense,
     /// 1, 2, 3, 4: ties broken by who reached the score first, then user id.
+    ///
+    /// "First" is known to the board in memory only: when the engine
+    /// rebuilds its boards from the stored states (on start), equal scores
+    /// are ordered by user id until they change again.
     Ordinal,
 }
 
