@@ -277,6 +277,52 @@ impl Iterator for Entries<'_> {
 mod tests {
     use super::*;
 
+    /// Sequences run out after 4 billion score changes; renumbering must
+    /// keep "who reached the score first" exactly. Started just short of
+    /// the end, so the test crosses it (twice, with inserts and removals).
+    #[test]
+    fn renumbering_keeps_who_reached_first() {
+        use std::collections::BTreeMap;
+
+        let mut set = RankedSet::new(true);
+        // The model: user -> (score, arrival); ties go to the earlier arrival.
+        let mut model: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+        let mut arrival = 0u64;
+        for u in 1..=300u64 {
+            set.set(UserId(u), (u % 7) * 10);
+            model.insert(u, ((u % 7) * 10, arrival));
+            arrival += 1;
+        }
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..2 {
+            set.next_seq = u32::MAX - 40;
+            for _ in 0..400 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let user = rng % 360 + 1;
+                if rng.is_multiple_of(11) {
+                    assert_eq!(set.remove(UserId(user)), model.remove(&user).map(|e| e.0));
+                } else {
+                    let score = (rng >> 20) % 7 * 10;
+                    let old = model.get(&user).map(|e| e.0);
+                    assert_eq!(set.set(UserId(user), score), old);
+                    if old != Some(score) {
+                        model.insert(user, (score, arrival));
+                        arrival += 1;
+                    }
+                }
+                let mut expected: Vec<(u64, u64, u64)> =
+                    model.iter().map(|(u, (s, a))| (*s, *a, *u)).collect();
+                expected.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+                let order: Vec<u64> = set.iter_from(0).map(|(u, _)| u.0).collect();
+                let want: Vec<u64> = expected.iter().map(|e| e.2).collect();
+                assert_eq!(order, want, "round {round}");
+            }
+            assert!(set.next_seq < u32::MAX - 40, "round {round} renumbered");
+        }
+    }
+
     #[test]
     fn ties_go_to_who_reached_the_score_first() {
         let mut set = RankedSet::new(true);
