@@ -69,6 +69,18 @@
 //! The arrows point one way: the engine uses the core and the traits;
 //! stores and sinks implement the traits; the core uses nothing above it.
 //!
+//! ## Cargo features
+//!
+//! Nothing is on by default; the core, the engine and `MemoryStore` need
+//! no feature.
+//!
+//! - `sqlite`: `store::SqliteStore`, the embedded durable
+//!   store, on rusqlite with SQLite compiled in (nothing to install): WAL,
+//!   one transaction per activity or batch, a versioned schema migrated on
+//!   open, and boards rebuilt in memory from the stored states.
+//! - `conformance`: `store::conformance`, the test suite every `Store`
+//!   passes, public so a host's own store can run it too.
+//!
 //! ## Errors and panics
 //!
 //! Configurations are validated once, when built or deserialized; after that
