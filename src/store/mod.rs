@@ -5,7 +5,7 @@
 //! activity id (so a repeat is recognised) and appends the ledger entries.
 //! Everything else is reads. [`MemoryStore`] is the reference implementation;
 //! every store runs the shared conformance suite
-//! ([`conformance`], behind the `conformance` feature).
+//! (`conformance`, behind the `conformance` feature).
 
 mod codec;
 mod memory;
