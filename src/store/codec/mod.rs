@@ -32,6 +32,13 @@ pub(super) use values::{decode_outcome, decode_state, encode_outcome, encode_sta
 /// The format byte of every blob this version writes.
 const FORMAT: u8 = 1;
 
+/// Capacity to reserve for a collection of `n` items read from a blob: no
+/// more than a few, since `n` comes from data that may be corrupt (a count
+/// bounded only by the blob's length would still ask for 100× its size).
+pub(super) fn preallocate(n: usize) -> usize {
+    n.min(16)
+}
+
 /// Appends values to a byte buffer.
 #[derive(Debug, Default)]
 pub(super) struct Writer(Vec<u8>);
@@ -146,6 +153,10 @@ impl<'a> Reader<'a> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
+            // The tenth byte holds only the top bit: more would be cut off.
+            if shift == 63 && b > 1 {
+                return Err(self.bad("varint overflows 64 bits"));
+            }
             v |= u64::from(b & 0x7f) << shift;
             if b < 0x80 {
                 return Ok(v);
@@ -164,8 +175,10 @@ impl<'a> Reader<'a> {
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
-    /// A count of items still to come; bounded by the remaining bytes (an
-    /// item takes at least one), so a corrupt count cannot allocate much.
+    /// A count of items still to come, bounded by the remaining bytes (an
+    /// item takes at least one). Items can be a hundred times larger in
+    /// memory than their smallest encoding, so a collection is sized with
+    /// [`preallocate`], never with a count read from the blob.
     pub(super) fn len(&mut self) -> Result<usize, StoreError> {
         let n = self.u64()?;
         usize::try_from(n)
@@ -334,7 +347,7 @@ pub(super) fn decode_ledger(
     let mut r = Reader::new(bytes, "ledger entry")?;
     let at = r.instant()?;
     let n = r.len()?;
-    let mut entries = Vec::with_capacity(n);
+    let mut entries = Vec::with_capacity(preallocate(n));
     for seq in (first_seq..).take(n) {
         let currency = match r.u8()? {
             0 => Currency::Xp,
@@ -387,6 +400,38 @@ pub(super) fn ledger_count(bytes: &[u8]) -> Result<u64, StoreError> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn varints_that_overflow_64_bits_are_refused() {
+        let read = |bytes: &[u8]| {
+            let mut blob = vec![FORMAT];
+            blob.extend_from_slice(bytes);
+            Reader::new(&blob, "x").and_then(|mut r| r.u64())
+        };
+        let mut max = vec![0xff; 9];
+        max.push(0x01);
+        assert_eq!(read(&max).unwrap(), u64::MAX);
+        for tenth in [0x02, 0x7f] {
+            let mut over = vec![0xff; 9];
+            over.push(tenth);
+            assert!(read(&over).is_err(), "tenth byte {tenth:#x}");
+        }
+    }
+
+    #[test]
+    fn a_huge_count_is_an_error_without_a_huge_allocation() {
+        // A count as large as the blob allows, of items that do not decode:
+        // an error, and the collection never reserves for the whole count.
+        let mut w = Writer::new();
+        w.u64(7); // the user
+        w.option(None::<&str>, |w, id| w.str(id)); // no activity
+        w.instant(DateTime::UNIX_EPOCH);
+        w.u64(1_000_000); // events
+        let mut blob = w.finish();
+        blob.resize(blob.len() + 1_000_000, 0xee);
+        assert!(decode_outcome(&blob).is_err());
+        assert_eq!(preallocate(1_000_000), 16);
+    }
 
     #[test]
     fn activities_and_ledgers_round_trip() {

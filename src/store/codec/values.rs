@@ -54,7 +54,7 @@ fn read_vec<'a, T>(
     mut item: impl FnMut(&mut Reader<'a>) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let n = r.len()?;
-    let mut items = Vec::with_capacity(n);
+    let mut items = Vec::with_capacity(super::preallocate(n));
     for _ in 0..n {
         items.push(item(r)?);
     }
