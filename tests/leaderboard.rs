@@ -306,3 +306,20 @@ proptest! {
         }
     }
 }
+
+/// `around` takes any `k`: one larger than the board (up to `usize::MAX`)
+/// gives the whole board, never an overflow or a cut-off page.
+#[test]
+fn around_with_a_huge_k_gives_the_whole_board() {
+    let mut spec = BoardSpec::new("b", Source::Xp, BoardWindow::AllTime);
+    spec.mode = ScoreMode::Replace;
+    let mut board = Board::new(spec);
+    for u in 0..5 {
+        board.record(UserId(u), u * 10, now(), now()).unwrap();
+    }
+    let all = board.top(usize::MAX);
+    assert_eq!(all.len(), 5);
+    for k in [5, usize::MAX / 2, usize::MAX - 1, usize::MAX] {
+        assert_eq!(board.around(UserId(2), k), all, "k = {k}");
+    }
+}

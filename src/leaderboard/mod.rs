@@ -328,7 +328,11 @@ impl Board {
     /// `user` with up to `k` entries above and `k` below.
     pub fn around(&self, user: UserId, k: usize) -> Vec<Standing> {
         match self.set.position(user) {
-            Some(p) => self.page(p.saturating_sub(k), k + 1 + p.min(k)),
+            // Saturating: `k` is the caller's, and `page` clamps to the board.
+            Some(p) => self.page(
+                p.saturating_sub(k),
+                k.saturating_add(1).saturating_add(p.min(k)),
+            ),
             None => Vec::new(),
         }
     }
