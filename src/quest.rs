@@ -205,7 +205,16 @@ impl QuestBook {
             let window = quest.window.period().containing(at, tz).first_day();
             let progress = match state.progress.get_mut(&quest.id) {
                 Some(p) => p,
-                None => state.progress.entry(quest.id.clone()).or_default(),
+                // Opened at this window: a default date (1970) would make
+                // an earlier activity look late.
+                None => state
+                    .progress
+                    .entry(quest.id.clone())
+                    .or_insert(QuestProgress {
+                        window,
+                        count: 0,
+                        completed: false,
+                    }),
             };
             if window < progress.window {
                 continue;
@@ -277,6 +286,15 @@ mod tests {
         );
         assert_eq!(state.completed_total, 2);
         assert_eq!(state.completed_by_family["daily"], 2);
+    }
+
+    #[test]
+    fn quests_complete_before_1970_too() {
+        let book = QuestBook::sparkle();
+        let mut state = QuestState::default();
+        let at = Utc.with_ymd_and_hms(1969, 7, 20, 20, 17, 0).unwrap();
+        let done = book.record(&mut state, "reaction_given", &reactions(5), at, Tz::UTC);
+        assert_eq!(done.len(), 1);
     }
 
     #[test]

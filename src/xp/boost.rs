@@ -8,6 +8,9 @@ use super::PERMILLE;
 use crate::activity::UserId;
 use crate::error::{ConfigError, ConfigProblem};
 
+/// The smallest multiplier one boost may have: one thousandth.
+const MIN_BOOST: f64 = 0.001;
+
 /// The largest multiplier one boost may have.
 const MAX_BOOST: f64 = 100.0;
 
@@ -40,10 +43,12 @@ impl Boost {
         if !self.multiplier.is_finite() {
             return Err(ConfigError::new("multiplier", ConfigProblem::NonFinite));
         }
-        if self.multiplier <= 0.0 || self.multiplier > MAX_BOOST {
+        // Multipliers are applied in thousandths: a smaller one would round
+        // to nothing and silently zero every award.
+        if self.multiplier < MIN_BOOST || self.multiplier > MAX_BOOST {
             return Err(ConfigError::new(
                 "multiplier",
-                ConfigProblem::OutOfRange(format!("above 0 and at most {MAX_BOOST}")),
+                ConfigProblem::OutOfRange(format!("from {MIN_BOOST} to {MAX_BOOST}")),
             ));
         }
         if self.ends <= self.starts {
@@ -65,7 +70,7 @@ impl Boost {
 
     /// The multiplier in thousandths (validated to fit).
     pub(super) fn permille(&self) -> u32 {
-        // In (0, 100_000] after validation, so the cast is exact enough.
+        // In [1, 100_000] after validation, so the cast is exact enough.
         (self.multiplier * f64::from(PERMILLE)).round() as u32
     }
 }
@@ -92,11 +97,14 @@ impl Stacking {
             Self::Multiply => permilles.fold(unit, |acc, m| {
                 (acc * u64::from(m) / unit).min(u64::from(u32::MAX))
             }),
-            Self::Add => permilles.fold(unit, |acc, m| {
-                (acc + u64::from(m))
-                    .saturating_sub(unit)
-                    .min(u64::from(u32::MAX))
-            }),
+            // The bonuses summed first (signed: a boost below ×1 takes
+            // away), then clamped once, so the order of boosts never matters.
+            Self::Add => {
+                let sum = permilles.fold(i64::from(PERMILLE), |acc, m| {
+                    acc.saturating_add(i64::from(m) - i64::from(PERMILLE))
+                });
+                u64::try_from(sum.clamp(0, i64::from(u32::MAX))).unwrap_or(0)
+            }
             Self::Highest => permilles.map(u64::from).max().unwrap_or(unit),
         };
         u32::try_from(combined).unwrap_or(u32::MAX)
@@ -110,6 +118,24 @@ mod tests {
     use crate::time::Tz;
     use crate::xp::{RuleState, XpRules};
     use chrono::TimeZone;
+
+    #[test]
+    fn added_boosts_do_not_depend_on_their_order() {
+        let add = |ms: &[u32]| Stacking::Add.combine(ms.iter().copied());
+        assert_eq!(add(&[100, 100, 100, 2000]), add(&[2000, 100, 100, 100]));
+        assert_eq!(add(&[2000, 100, 100, 100]), 0); // +1000 - 900 * 3, clamped
+        assert_eq!(add(&[1500, 500]), 1000);
+        assert_eq!(add(&[u32::MAX, u32::MAX]), u32::MAX);
+        assert_eq!(add(&[]), 1000);
+    }
+
+    #[test]
+    fn a_multiplier_that_rounds_to_nothing_is_refused() {
+        let mut boost = weekend(0.0004, &[]);
+        assert!(boost.validate().is_err());
+        boost.multiplier = 0.001;
+        assert!(boost.validate().is_ok());
+    }
 
     fn weekend(multiplier: f64, kinds: &[&str]) -> Boost {
         Boost {

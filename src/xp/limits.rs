@@ -94,7 +94,18 @@ impl RuleState {
         }
         let c = match self.kinds.get_mut(&award.kind) {
             Some(c) => c,
-            None => self.kinds.entry(award.kind.clone()).or_default(),
+            // A first award opens its own periods: a default date (1970)
+            // would make an earlier activity look late.
+            None => self
+                .kinds
+                .entry(award.kind.clone())
+                .or_insert_with(|| KindCounters {
+                    day: award.day,
+                    day_xp: 0,
+                    week: award.week,
+                    week_xp: 0,
+                    last_award: None,
+                }),
         };
         if award.day == c.day {
             c.day_xp = c.day_xp.saturating_add(award.xp);
@@ -141,9 +152,15 @@ pub(super) fn limit(
         // Awards of a cooled kind go forward in time: anything before the
         // last award's cooldown has passed (a late activity included) is
         // refused, so no two awards are ever closer than the cooldown.
-        let remaining_secs =
-            (last + chrono::TimeDelta::seconds(i64::from(secs)) - at).num_seconds();
-        if remaining_secs > 0 {
+        //
+        // Measured from the last award rather than by adding the cooldown to
+        // it, which could leave the calendar's range; rounded up, so half a
+        // second left is still a refusal.
+        let cooldown = chrono::TimeDelta::seconds(i64::from(secs));
+        let elapsed = at.signed_duration_since(last);
+        if elapsed < cooldown {
+            let wait = cooldown - elapsed;
+            let remaining_secs = wait.num_seconds() + i64::from(wait.subsec_nanos() > 0);
             cut(
                 &mut left,
                 Limit::Cooldown {
@@ -209,6 +226,67 @@ mod tests {
         let award = rules.award(state, &a, tz).unwrap();
         state.apply(&award);
         award
+    }
+
+    #[test]
+    fn half_a_second_left_of_a_cooldown_is_still_a_refusal() {
+        let rules = rules(KindRule {
+            xp: 5,
+            cooldown_secs: Some(60),
+            ..KindRule::default()
+        });
+        let mut state = RuleState::default();
+        let t = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+        assert_eq!(run(&rules, &mut state, t, Tz::UTC).xp, 5);
+        let early = run(
+            &rules,
+            &mut state,
+            t + TimeDelta::milliseconds(59_500),
+            Tz::UTC,
+        );
+        assert_eq!(early.xp, 0);
+        assert!(matches!(
+            early.limited[0].limit,
+            Limit::Cooldown {
+                remaining_secs: 1,
+                ..
+            }
+        ));
+        assert_eq!(
+            run(&rules, &mut state, t + TimeDelta::seconds(60), Tz::UTC).xp,
+            5
+        );
+    }
+
+    #[test]
+    fn a_cooldown_ending_past_the_calendar_is_no_panic() {
+        let rules = rules(KindRule {
+            xp: 5,
+            cooldown_secs: Some(u32::MAX),
+            ..KindRule::default()
+        });
+        let mut state = RuleState::default();
+        let t = DateTime::<Utc>::MAX_UTC - TimeDelta::days(1);
+        assert_eq!(run(&rules, &mut state, t, Tz::UTC).xp, 5);
+        assert_eq!(
+            run(&rules, &mut state, t + TimeDelta::hours(1), Tz::UTC).xp,
+            0
+        );
+    }
+
+    #[test]
+    fn caps_count_activities_before_1970_too() {
+        let rules = rules(KindRule {
+            xp: 10,
+            daily_cap: Some(30),
+            ..KindRule::default()
+        });
+        let mut state = RuleState::default();
+        let t = Utc.with_ymd_and_hms(1969, 7, 20, 20, 17, 0).unwrap();
+        let got: Vec<u64> = (0..4)
+            .map(|i| run(&rules, &mut state, t + TimeDelta::minutes(i), Tz::UTC).xp)
+            .collect();
+        assert_eq!(got, [10, 10, 10, 0]);
     }
 
     #[test]
