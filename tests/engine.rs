@@ -479,3 +479,101 @@ fn seed_defects_7_and_8_the_achievement_board_ranks_achievers_by_score() {
     assert_eq!(board.rank_of(UserId(3)), None, "no achievement, no rank");
     assert_eq!(board.rank_of(UserId(2)).unwrap().total, 2);
 }
+
+/// Live boards equal the boards a restart rebuilds from the stored states,
+/// after admin operations and edge cases that once made them differ: an
+/// upward adjustment or a grant (windowed gains), a balance back to zero,
+/// a reset asked of an all-time board, an activity stamped just after
+/// `now` near midnight, and a metric counter that saturates.
+#[test]
+fn live_boards_equal_rebuilt_boards_after_admin_and_edge_cases() {
+    let late = Utc.with_ymd_and_hms(2026, 5, 4, 23, 58, 0).unwrap();
+    let clock = Arc::new(FakeClock::new(late));
+    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let engine = Engine::builder(Config::sparkle())
+        .clock(clock.clone())
+        .shared_store(store.clone())
+        .build()
+        .unwrap();
+    let post = |id: &str, user: u64, at| Activity::new(id, UserId(user), "post_created", at);
+    engine
+        .record(post("p1", 1, late - TimeDelta::hours(1)))
+        .unwrap();
+    engine
+        .record(post("p2", 2, late - TimeDelta::hours(1)))
+        .unwrap();
+    engine
+        .adjust(UserId(1), Currency::Xp, 1000, "gift")
+        .unwrap();
+    engine.grant(UserId(2), "ach_bug_hunter").unwrap();
+    // User 3 back at zero leaves the all-time board.
+    engine
+        .record(post("p3", 3, late - TimeDelta::hours(1)))
+        .unwrap();
+    let xp = store.load(UserId(3)).unwrap().unwrap().xp;
+    engine
+        .adjust(UserId(3), Currency::Xp, -(xp as i64), "reset")
+        .unwrap();
+    // An all-time board has no window to reset.
+    assert!(!engine.reset_board("xp_all_time").unwrap());
+    // Two minutes "in the future" (within the tolerance), past midnight:
+    // counted in today's window, which does not close early.
+    engine
+        .record(post("p4", 4, late + TimeDelta::minutes(4)))
+        .unwrap();
+    engine.record(post("p5", 5, late)).unwrap();
+    // A counter that saturates.
+    engine
+        .record(post("p6", 6, late).with_metric("posts", u64::MAX - 5))
+        .unwrap();
+    engine
+        .record(post("p7", 6, late).with_metric("posts", 10))
+        .unwrap();
+
+    let rebuilt = Engine::builder(Config::sparkle())
+        .clock(clock.clone())
+        .shared_store(store.clone())
+        .build()
+        .unwrap();
+    let standings = |e: &Engine, id: &str| -> Vec<(u64, u64)> {
+        let mut v: Vec<_> = e
+            .board(id)
+            .unwrap()
+            .top(1000)
+            .iter()
+            .map(|s| (s.user.0, s.score))
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    for id in engine.board_ids() {
+        assert_eq!(
+            standings(&engine, &id),
+            standings(&rebuilt, &id),
+            "board {id}"
+        );
+    }
+    let daily = standings(&engine, "xp_daily");
+    assert!(
+        daily.iter().any(|&(u, _)| u == 4),
+        "the early-stamped post counts today"
+    );
+    assert!(
+        daily.iter().any(|&(u, _)| u == 5),
+        "today's window stayed open"
+    );
+    assert!(
+        standings(&engine, "xp_all_time")
+            .iter()
+            .all(|&(u, _)| u != 3)
+    );
+    assert_eq!(
+        engine
+            .board("posts_all_time")
+            .unwrap()
+            .rank_of(UserId(6))
+            .unwrap()
+            .score,
+        u64::MAX
+    );
+}

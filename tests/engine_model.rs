@@ -14,8 +14,9 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gamify::activity::{Activity, ActivityId, UserId};
 use gamify::config::Config;
 use gamify::engine::{Engine, RecordError};
+use gamify::leaderboard::Source;
 use gamify::ledger::Currency;
-use gamify::state::UserState;
+use gamify::state::{UserState, WindowGain};
 use gamify::time::{FakeClock, Tz};
 use proptest::prelude::*;
 
@@ -81,7 +82,14 @@ impl Model {
         Ok(false)
     }
 
-    fn adjust(&mut self, config: &Config, user: UserId, xp: bool, amount: i64) -> bool {
+    fn adjust(
+        &mut self,
+        config: &Config,
+        user: UserId,
+        xp: bool,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> bool {
         let mut state = self.states.get(&user).cloned().unwrap_or_default();
         let balance = if xp { &mut state.xp } else { &mut state.points };
         let Some(new) = balance.checked_add_signed(amount) else {
@@ -90,6 +98,27 @@ impl Model {
         *balance = new;
         if xp {
             state.level = config.curve.level_for_xp(state.xp);
+            // A gain counts in the current window of each windowed XP board.
+            for board in config.boards.iter().filter(|b| b.source == Source::Xp) {
+                let (Some(kind), Ok(gain)) = (board.window.period_kind(), u64::try_from(amount))
+                else {
+                    continue;
+                };
+                if gain == 0 {
+                    continue;
+                }
+                let window = kind.containing(now, board.time_zone).first_day();
+                let entry = state
+                    .windows
+                    .entry(board.id.clone())
+                    .or_insert(WindowGain { window, amount: 0 });
+                if entry.window < window {
+                    *entry = WindowGain { window, amount: 0 };
+                }
+                if entry.window == window {
+                    entry.amount = entry.amount.saturating_add(gain);
+                }
+            }
         }
         self.states.insert(user, state);
         let sums = self.adjustments.entry(user).or_default();
@@ -150,7 +179,7 @@ proptest! {
                 }
                 Command::Adjust { user, xp, amount } => {
                     let currency = if xp { Currency::Xp } else { Currency::Points };
-                    let ok = model.adjust(&config, UserId(user), xp, amount);
+                    let ok = model.adjust(&config, UserId(user), xp, amount, now);
                     prop_assert_eq!(engine.adjust(UserId(user), currency, amount, "test").is_ok(), ok);
                 }
                 Command::SetZone { user, zone } => {

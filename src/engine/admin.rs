@@ -65,6 +65,8 @@ impl Engine {
                 }
             }
             outcome.totals.close(state);
+            // A gain counts on the windowed boards as it does live.
+            crate::step::record_windows(config, state, &outcome.totals, now);
             Ok(Commit {
                 outcome,
                 ledger: vec![LedgerDraft {
@@ -120,7 +122,10 @@ impl Engine {
                 );
                 crate::step::level_up(config, state, &mut books, &mut events);
             }
-            Ok(finish(user, now, state, books, events))
+            let commit = finish(user, now, state, books, events);
+            // A gain counts on the windowed boards as it does live.
+            crate::step::record_windows(config, state, &commit.outcome.totals, now);
+            Ok(commit)
         })
     }
 
@@ -157,10 +162,16 @@ impl Engine {
     /// Close the current window of board `id` now: its standings become the
     /// previous window's final standings and the window starts empty. Each
     /// user's recorded window gain is cleared in its own transaction, so the
-    /// reset survives a restart. Returns `false` for an unknown board.
+    /// reset survives a restart. Returns `false` for an unknown board and
+    /// for an all-time board, which has no window: its scores are the
+    /// users' totals (use [`adjust`](Self::adjust) to change those).
     pub fn reset_board(&self, id: &str) -> Result<bool, RecordError> {
         let now = self.now();
-        if !self.boards.reset(id, now) {
+        let windowed = self
+            .config
+            .board(id)
+            .is_some_and(|b| b.window.period_kind().is_some());
+        if !windowed || !self.boards.reset(id, now) {
             return Ok(false);
         }
         for user in self.store.users()? {

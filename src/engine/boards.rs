@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::activity::UserId;
 use crate::config::Config;
-use crate::leaderboard::{Board, BoardSpec, ScoreMode};
+use crate::leaderboard::{Board, BoardError, BoardSpec, ScoreMode};
 use crate::outcome::Outcome;
 use crate::state::UserState;
 use crate::step::{source_change, source_total};
@@ -77,15 +77,27 @@ impl Boards {
             };
             let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
             let _ = match slot.spec.mode {
-                ScoreMode::Increment
-                    if increase == 0 && slot.spec.window.period_kind().is_none() =>
-                {
-                    // A decrease (an admin adjustment): an all-time board
-                    // shows the balance itself.
-                    board.set(outcome.user, after, now)
+                // An all-time board of a total shows the total itself, the
+                // figure a rebuild reads from the state: saturated, never
+                // overflowing, down as well as up (admin adjustments), and a
+                // user back at zero leaves the board as a rebuild leaves
+                // them off it.
+                ScoreMode::Increment if slot.spec.window.period_kind().is_none() => {
+                    if after == 0 {
+                        board.remove(outcome.user);
+                        Ok(())
+                    } else {
+                        board.set(outcome.user, after, now)
+                    }
                 }
                 ScoreMode::Increment if increase == 0 => continue,
-                ScoreMode::Increment => board.record(outcome.user, increase, outcome.at, now),
+                ScoreMode::Increment => {
+                    match board.record(outcome.user, increase, outcome.at, now) {
+                        // The state's window gain saturates; so does the board.
+                        Err(BoardError::Overflow) => board.set(outcome.user, u64::MAX, now),
+                        other => other,
+                    }
+                }
                 ScoreMode::Replace | ScoreMode::KeepBest => {
                     board.record(outcome.user, after, outcome.at, now)
                 }
@@ -93,7 +105,6 @@ impl Boards {
         }
     }
 
-    /// Put one user's standing, as their state records it, on every board.
     pub(crate) fn load_user(&self, user: UserId, state: &UserState, now: DateTime<Utc>) {
         for slot in &self.slots {
             let spec = &slot.spec;

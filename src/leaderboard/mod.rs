@@ -224,7 +224,11 @@ impl Board {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), BoardError> {
-        self.roll_to(now.max(at));
+        // An event stamped a little after `now` (clock skew the engine
+        // tolerates) counts in the current window; the board never rolls
+        // ahead of `now` because of it.
+        let at = at.min(now);
+        self.roll_to(now);
         if let Some((start, end)) = self.span
             && !(start <= at && at < end)
         {

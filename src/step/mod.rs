@@ -177,7 +177,11 @@ pub fn step(
 ) -> Result<Commit, StepError> {
     let at = activity.at;
     let tolerance = TimeDelta::seconds(i64::from(config.future_tolerance_secs));
-    if at > now + tolerance {
+    // Past the calendar's end nothing is later than `now + tolerance`.
+    if now
+        .checked_add_signed(tolerance)
+        .is_some_and(|latest| at > latest)
+    {
         return Err(StepError::FromTheFuture { at, now });
     }
     let tz = state.time_zone.unwrap_or(config.default_time_zone);
@@ -200,10 +204,15 @@ pub fn step(
     let increments = config.metrics_of(activity);
     let metric_changes: Vec<MetricChange> = increments
         .iter()
-        .map(|(metric, by)| MetricChange {
-            metric: metric.clone(),
-            by: *by,
-            total: state.metrics.add(metric, *by),
+        .map(|(metric, by)| {
+            let before = state.metrics.get(metric);
+            let total = state.metrics.add(metric, *by);
+            // What was actually added: a counter saturates at `u64::MAX`.
+            MetricChange {
+                metric: metric.clone(),
+                by: total - before,
+                total,
+            }
         })
         .collect();
 
@@ -255,7 +264,9 @@ pub fn step(
     }
     books.totals.metrics = metric_changes;
     books.totals.close(state);
-    record_windows(config, state, &books.totals, at);
+    // The window the boards count it in: never later than `now` (see
+    // `Board::record`).
+    record_windows(config, state, &books.totals, at.min(now));
 
     let mut outcome = Outcome::new(activity.user, Some(activity.id.clone()), at);
     outcome.events = events.into_vec();

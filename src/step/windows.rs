@@ -59,6 +59,11 @@ pub(crate) fn record_windows(
         let Some((increase, after)) = source_change(&board.source, totals) else {
             continue;
         };
+        // Nothing gained (a decrease, a saturated counter): the window is
+        // not touched, as its live board is not.
+        if board.mode == ScoreMode::Increment && increase == 0 {
+            continue;
+        }
         let window = kind.containing(at, board.time_zone).first_day();
         let fresh = WindowGain { window, amount: 0 };
         let gain = match state.windows.get_mut(&board.id) {
