@@ -577,3 +577,41 @@ fn live_boards_equal_rebuilt_boards_after_admin_and_edge_cases() {
         u64::MAX
     );
 }
+
+/// Levels reached by an adjustment or a grant count for the level
+/// achievements at once, and a replay under the same configuration
+/// reproduces what grants and adjustments did (a grant's level-up bonus
+/// included): it reports no change.
+#[test]
+fn admin_levels_unlock_level_achievements_and_replay_agrees() {
+    let (engine, _clock) = engine_at(t0());
+    let post = Activity::new("p1", UserId(1), "post_created", t0());
+    engine.record(post.clone()).unwrap();
+    engine
+        .record(Activity::new("p2", UserId(2), "post_created", t0()))
+        .unwrap();
+    let unlocked = |user: u64, id: &str| {
+        engine
+            .store()
+            .load(UserId(user))
+            .unwrap()
+            .unwrap()
+            .achievements
+            .is_unlocked(id)
+    };
+    assert!(!unlocked(1, "ach_level_10"));
+    let adjusted = engine
+        .adjust(UserId(1), Currency::Xp, 100_000, "migration")
+        .unwrap();
+    assert!(unlocked(1, "ach_level_10"), "{:?}", adjusted.events);
+    assert!(adjusted.unlocked().any(|u| u.id == "ach_level_10"));
+
+    engine.grant(UserId(2), "ach_sparkle_anniversary").unwrap();
+    let state = engine.store().load(UserId(2)).unwrap().unwrap();
+    assert!(state.level >= 10, "level {}", state.level);
+    assert!(unlocked(2, "ach_level_10"));
+
+    assert_ledger_explains_balances(&engine);
+    let report = engine.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+}

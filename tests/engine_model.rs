@@ -67,6 +67,31 @@ struct Model {
     recorded: BTreeMap<ActivityId, Activity>,
     log: BTreeMap<UserId, Vec<Activity>>,
     adjustments: BTreeMap<UserId, (i128, i128)>,
+    /// XP added by adjustments, with when: they count in windows.
+    gains: BTreeMap<UserId, Vec<(u64, DateTime<Utc>)>>,
+}
+
+/// A gain counts in the current window of each windowed XP board.
+fn add_window_gain(config: &Config, state: &mut UserState, gain: u64, now: DateTime<Utc>) {
+    if gain == 0 {
+        return;
+    }
+    for board in config.boards.iter().filter(|b| b.source == Source::Xp) {
+        let Some(kind) = board.window.period_kind() else {
+            continue;
+        };
+        let window = kind.containing(now, board.time_zone).first_day();
+        let entry = state
+            .windows
+            .entry(board.id.clone())
+            .or_insert(WindowGain { window, amount: 0 });
+        if entry.window < window {
+            *entry = WindowGain { window, amount: 0 };
+        }
+        if entry.window == window {
+            entry.amount = entry.amount.saturating_add(gain);
+        }
+    }
 }
 
 impl Model {
@@ -98,26 +123,9 @@ impl Model {
         *balance = new;
         if xp {
             state.level = config.curve.level_for_xp(state.xp);
-            // A gain counts in the current window of each windowed XP board.
-            for board in config.boards.iter().filter(|b| b.source == Source::Xp) {
-                let (Some(kind), Ok(gain)) = (board.window.period_kind(), u64::try_from(amount))
-                else {
-                    continue;
-                };
-                if gain == 0 {
-                    continue;
-                }
-                let window = kind.containing(now, board.time_zone).first_day();
-                let entry = state
-                    .windows
-                    .entry(board.id.clone())
-                    .or_insert(WindowGain { window, amount: 0 });
-                if entry.window < window {
-                    *entry = WindowGain { window, amount: 0 };
-                }
-                if entry.window == window {
-                    entry.amount = entry.amount.saturating_add(gain);
-                }
+            if let Ok(gain) = u64::try_from(amount) {
+                add_window_gain(config, &mut state, gain, now);
+                self.gains.entry(user).or_default().push((gain, now));
             }
         }
         self.states.insert(user, state);
@@ -140,6 +148,9 @@ impl Model {
             };
             for a in self.log.get(user).into_iter().flatten() {
                 let _ = gamify::step::step(config, &mut fresh, a, a.at);
+            }
+            for (gain, at) in self.gains.get(user).into_iter().flatten() {
+                add_window_gain(config, &mut fresh, *gain, *at);
             }
             let (xp, points) = self.adjustments.get(user).copied().unwrap_or_default();
             let add = |b: u64, d: i128| u64::try_from((i128::from(b) + d).max(0)).unwrap();

@@ -16,8 +16,9 @@ impl Engine {
     /// Add `amount` (negative to remove) of XP or points to `user`, with the
     /// operator's `note`, as a ledger entry of its own. The level follows the
     /// new XP total, down as well as up (no level-up bonus is paid for an
-    /// adjustment). Refused, changing nothing, if the balance would go below
-    /// zero or beyond `u64::MAX`.
+    /// adjustment); levels it reaches count for the level achievements at
+    /// once, whose rewards settle as an activity's would. Refused, changing
+    /// nothing, if the balance would go below zero or beyond `u64::MAX`.
     pub fn adjust(
         &self,
         user: UserId,
@@ -46,10 +47,10 @@ impl Engine {
                 amount,
                 note: note.clone(),
             });
+            let mut level_rose = false;
             match currency {
                 Currency::Xp => {
                     state.xp = new;
-                    outcome.totals.xp = amount;
                     let level = config.curve.level_for_xp(new);
                     for level in (state.level.saturating_add(1))..=level {
                         outcome.events.push(Event::LevelUp { level, bonus_xp: 0 });
@@ -57,24 +58,34 @@ impl Engine {
                     if level < state.level {
                         outcome.events.push(Event::LevelDown { level });
                     }
+                    level_rose = level > state.level;
                     state.level = level;
                 }
-                Currency::Points => {
-                    state.points = new;
-                    outcome.totals.points = amount;
-                }
+                Currency::Points => state.points = new,
             }
-            outcome.totals.close(state);
+            let mut ledger = vec![LedgerDraft {
+                currency,
+                amount,
+                reason: Reason::Adjustment { note: note.clone() },
+            }];
+            // Levels reached count for the level achievements at once; what
+            // those unlocks pay is settled as an activity's would be.
+            let mut books = Books::new();
+            let mut events = crate::step::Events::default();
+            crate::step::settle_admin(config, state, now, level_rose, &mut books, &mut events);
+            outcome.events.extend(events.into_vec());
+            ledger.append(&mut books.ledger);
+            let mut totals = books.totals;
+            let adjusted = match currency {
+                Currency::Xp => &mut totals.xp,
+                Currency::Points => &mut totals.points,
+            };
+            *adjusted = adjusted.saturating_add(amount);
+            totals.close(state);
+            outcome.totals = totals;
             // A gain counts on the windowed boards as it does live.
             crate::step::record_windows(config, state, &outcome.totals, now);
-            Ok(Commit {
-                outcome,
-                ledger: vec![LedgerDraft {
-                    currency,
-                    amount,
-                    reason: Reason::Adjustment { note: note.clone() },
-                }],
-            })
+            Ok(Commit { outcome, ledger })
         })
     }
 
@@ -120,7 +131,7 @@ impl Engine {
                     &mut books,
                     &mut events,
                 );
-                crate::step::level_up(config, state, &mut books, &mut events);
+                crate::step::settle_admin(config, state, now, false, &mut books, &mut events);
             }
             let commit = finish(user, now, state, books, events);
             // A gain counts on the windowed boards as it does live.

@@ -122,26 +122,50 @@ impl Engine {
                 refused += 1;
             }
         }
+        // Grants and adjustments settle as `grant` and `adjust` do: a
+        // grant's rewards may cross levels (bonus paid), and levels an
+        // adjustment reaches count for the level achievements. What they
+        // write is not kept: the replay's ledger is the difference.
+        let mut events = crate::step::Events::default();
         for id in current.achievements.granted_ids() {
             let at = current
                 .achievements
                 .unlocked_at(id)
                 .unwrap_or_else(|| self.now());
             if let Ok(Some(unlock)) = config.achievements.grant(&mut state.achievements, id, at) {
-                state.xp = state.xp.saturating_add(unlock.xp);
-                state.points = state.points.saturating_add(unlock.points);
+                let mut books = crate::step::Books::new();
+                let unlocked = crate::achievement::Evaluation {
+                    unlocked: vec![unlock],
+                    progress: vec![],
+                };
+                crate::step::credit_unlocks(&mut state, unlocked, &mut books, &mut events);
+                crate::step::settle_admin(config, &mut state, at, false, &mut books, &mut events);
+                books.totals.close(&state);
+                crate::step::record_windows(config, &mut state, &books.totals, at);
             }
         }
         let (mut xp, mut points) = (0i128, 0i128);
+        let mut adjusted_at = None;
         let mut from = 0;
         loop {
             let page = self.store.ledger(user, from, 1024)?;
             for entry in &page {
                 if let Reason::Adjustment { .. } = entry.reason {
+                    let mut totals = crate::outcome::Totals::default();
                     match entry.currency {
-                        Currency::Xp => xp += i128::from(entry.amount),
-                        Currency::Points => points += i128::from(entry.amount),
+                        Currency::Xp => {
+                            xp += i128::from(entry.amount);
+                            totals.xp = entry.amount;
+                        }
+                        Currency::Points => {
+                            points += i128::from(entry.amount);
+                            totals.points = entry.amount;
+                        }
                     }
+                    // A gain counted in its window then, as `adjust` did.
+                    totals.close(&state);
+                    adjusted_at = adjusted_at.max(Some(entry.at));
+                    crate::step::record_windows(config, &mut state, &totals, entry.at);
                 }
             }
             from += page.len() as u64;
@@ -155,7 +179,15 @@ impl Engine {
         state.xp = apply(state.xp, xp);
         state.points = apply(state.points, points);
         // Adjustments move the level without a bonus, as `adjust` does.
-        state.level = config.curve.level_for_xp(state.xp);
+        let level = config.curve.level_for_xp(state.xp);
+        let rose = level > state.level;
+        state.level = level;
+        // Settled when the (last) adjustment was made, as `adjust` did.
+        let at = adjusted_at.unwrap_or_else(|| self.now());
+        let mut books = crate::step::Books::new();
+        crate::step::settle_admin(config, &mut state, at, rose, &mut books, &mut events);
+        books.totals.close(&state);
+        crate::step::record_windows(config, &mut state, &books.totals, at);
         Ok((state, refused))
     }
 }

@@ -45,7 +45,7 @@ use crate::outcome::{Event, MetricChange, Outcome, Totals};
 use crate::state::UserState;
 use crate::store::Commit;
 
-pub(crate) use settle::{credit_unlocks, facts, level_up};
+pub(crate) use settle::{credit_unlocks, facts, settle_admin};
 pub(crate) use windows::{record_windows, source_change, source_total};
 
 /// Why an activity was refused. The state is unchanged.

@@ -74,6 +74,33 @@ pub(super) fn settle(
 }
 
 /// What a later round of the cascade reports: only the level changed.
+/// Settle after an admin operation: `level_moved` when the operation set
+/// the level itself (an adjustment, which pays no level-up bonus), so the
+/// level achievements are checked first; then whatever XP unlocks (or a
+/// grant) brought is settled like an activity's, bonus included.
+pub(crate) fn settle_admin(
+    config: &Config,
+    state: &mut UserState,
+    at: DateTime<Utc>,
+    level_moved: bool,
+    books: &mut Books,
+    events: &mut Events,
+) {
+    let tz = state.time_zone.unwrap_or(config.default_time_zone);
+    if level_moved {
+        let (achievements, facts) = split(state);
+        let evaluation = config
+            .achievements
+            .evaluate(achievements, &facts, &later_change(at, tz));
+        credit_unlocks(state, evaluation, books, events);
+    }
+    let change = Change {
+        level_changed: false,
+        ..later_change(at, tz)
+    };
+    settle(config, state, change, books, events);
+}
+
 fn later_change(at: DateTime<Utc>, tz: Tz) -> Change<'static> {
     Change {
         kind: None,
