@@ -9,8 +9,9 @@
 //! Late activity: an activity dated before the user's last active day
 //! changes nothing (the streak has moved on; rewriting history would pay
 //! bonuses twice). A user who changes time zone is compared by local date in
-//! the new zone: flying west can repeat a date (no change), flying east can
-//! skip one only if a whole local day had no activity.
+//! the new zone: flying west can repeat a date (no change); flying east can
+//! skip a date, which counts as a missed day (a freeze covers it). A date
+//! the zone itself skipped (Pacific/Apia's 30 December 2011) is not missed.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -210,7 +211,7 @@ impl StreakRules {
         if today < last {
             return StreakChange::Late;
         }
-        let missed = u32::try_from((today - last).num_days() - 1).unwrap_or(u32::MAX);
+        let missed = missed_days(last, today, tz);
         let covered = self
             .freeze
             .as_ref()
@@ -261,9 +262,53 @@ impl StreakRules {
     }
 }
 
+/// Local dates strictly between `last` and `today` that exist in `tz`:
+/// a date the zone skipped (a dateline move) was never there to miss. Only
+/// short gaps are examined day by day; a longer one breaks any streak.
+fn missed_days(last: NaiveDate, today: NaiveDate, tz: Tz) -> u32 {
+    let between = (today - last).num_days() - 1;
+    if between <= 0 {
+        return 0;
+    }
+    if between > 7 {
+        return u32::try_from(between).unwrap_or(u32::MAX);
+    }
+    let exists = |d: NaiveDate| {
+        d.succ_opt().is_none_or(|next| {
+            crate::time::start_of_day(d, tz) < crate::time::start_of_day(next, tz)
+        })
+    };
+    let mut missed = 0;
+    let mut day = last;
+    while let Some(next) = day.succ_opt().filter(|d| *d < today) {
+        missed += u32::from(exists(next));
+        day = next;
+    }
+    missed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_the_zone_skipped_is_not_a_missed_day() {
+        let rules = StreakRules::sparkle();
+        let mut state = StreakState::default();
+        let tz = Tz::Pacific__Apia; // 2011-12-30 never happened there
+        let noon = |d: u32| {
+            crate::time::start_of_day(NaiveDate::from_ymd_opt(2011, 12, d).unwrap(), tz)
+                + chrono::TimeDelta::hours(12)
+        };
+        rules.record(&mut state, noon(28), tz);
+        rules.record(&mut state, noon(29), tz);
+        let change = rules.record(&mut state, noon(31), tz);
+        assert!(
+            matches!(change, StreakChange::Extended { days: 3, .. }),
+            "{change:?}"
+        );
+        assert_eq!(state.freezes, 0);
+    }
     use crate::time::start_of_day;
     use chrono::{NaiveTime, TimeDelta, TimeZone};
 

@@ -52,15 +52,18 @@ pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
 
 /// Midnight does not exist on `date`: search for the transition.
 ///
-/// Every offset in use lies within UTC−12 … UTC+14, so the answer lies in the
-/// 26 hours around midnight read as UTC. Binary search over whole seconds
-/// (offsets and transitions in the tz database fall on seconds) takes 17
-/// steps; it runs only on the rare days whose midnight is skipped.
+/// Offsets today lie within UTC−12 … UTC+14, but the tz database's local
+/// mean times of the past reach almost ±16 hours (Asia/Manila before 1845:
+/// +15:56), so the answer lies within 17 hours of midnight read as UTC.
+/// Binary search over whole seconds (offsets and transitions fall on
+/// seconds) takes 17 steps; it runs only on the rare days whose midnight is
+/// skipped.
 fn first_instant_on_or_after(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    const REACH: i64 = 17 * 3600;
     let as_utc = date.and_time(chrono::NaiveTime::MIN).and_utc();
     let (mut lo, mut hi) = (
-        as_utc.timestamp().saturating_sub(14 * 3600),
-        as_utc.timestamp().saturating_add(12 * 3600),
+        as_utc.timestamp().saturating_sub(REACH),
+        as_utc.timestamp().saturating_add(REACH),
     );
     let on_or_after =
         |secs: i64| DateTime::from_timestamp(secs, 0).is_none_or(|t| local_date(t, tz) >= date);
@@ -214,6 +217,19 @@ impl Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_skipped_with_a_local_mean_time_offset_is_empty() {
+        // Asia/Manila moved from -8:04 to +15:56 local mean time: 1844-12-31
+        // never happened there, so its day is empty.
+        let tz = Tz::Asia__Manila;
+        let d = |m: u32, day: u32, y: i32| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            start_of_day(d(12, 31, 1844), tz),
+            start_of_day(d(1, 1, 1845), tz)
+        );
+        assert!(start_of_day(d(12, 30, 1844), tz) < start_of_day(d(12, 31, 1844), tz));
+    }
     use chrono::NaiveTime;
 
     const ZONES: [Tz; 10] = [
