@@ -244,6 +244,13 @@ fn build_table(spec: &CurveSpec) -> Result<Vec<u64>, ConfigError> {
         } => {
             finite("base", *base)?;
             finite("growth", *growth)?;
+            // Level 2 must cost XP: the field to blame, not a threshold.
+            if *base < 1.0 {
+                return Err(ConfigError::new(
+                    "base",
+                    ConfigProblem::OutOfRange("must be at least 1".into()),
+                ));
+            }
             if *growth <= 1.0 {
                 return Err(ConfigError::new(
                     "growth",
@@ -264,6 +271,18 @@ fn build_table(spec: &CurveSpec) -> Result<Vec<u64>, ConfigError> {
         } => {
             finite("coefficient", *coefficient)?;
             finite("exponent", *exponent)?;
+            if *coefficient <= 0.0 {
+                return Err(ConfigError::new(
+                    "coefficient",
+                    ConfigProblem::OutOfRange("must be greater than 0".into()),
+                ));
+            }
+            if *exponent <= 0.0 {
+                return Err(ConfigError::new(
+                    "exponent",
+                    ConfigProblem::OutOfRange("must be greater than 0".into()),
+                ));
+            }
             generate(*max_level, |level| {
                 float_threshold(coefficient * f64::from(level - 1).powf(*exponent))
             })?

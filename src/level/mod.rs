@@ -165,8 +165,18 @@ mod tests {
         let (field, p) = problem(exp(100.0, 1.5, 101));
         assert_eq!(p, ConfigProblem::Overflow);
         assert!(field.contains("101"), "{field}");
-        // Too small a base gives equal thresholds after flooring.
-        assert_eq!(problem(exp(0.5, 1.1, 10)).1, ConfigProblem::NotIncreasing);
+        // A base below 1 (negative, zero) is the base's fault, named so.
+        assert_eq!(problem(exp(-5.0, 1.5, 10)).0, "base");
+        assert_eq!(problem(exp(0.5, 1.1, 10)).0, "base");
+        // Slow growth gives equal thresholds after flooring.
+        assert_eq!(problem(exp(1.0, 1.1, 10)).1, ConfigProblem::NotIncreasing);
+        let poly = |coefficient: f64, exponent: f64| CurveSpec::Polynomial {
+            coefficient,
+            exponent,
+            max_level: 10,
+        };
+        assert_eq!(problem(poly(-5.0, 2.0)).0, "coefficient");
+        assert_eq!(problem(poly(50.0, 0.0)).0, "exponent");
         assert_eq!(
             problem(CurveSpec::Linear {
                 step: 0,
@@ -191,12 +201,14 @@ mod tests {
             .0,
             "max_level"
         );
-        let poly = CurveSpec::Polynomial {
+        let falling = CurveSpec::Polynomial {
             coefficient: 1.0,
             exponent: -1.0,
             max_level: 5,
         };
-        assert_eq!(problem(poly).1, ConfigProblem::NotIncreasing);
+        assert_eq!(problem(falling).0, "exponent");
+        // Too small a coefficient floors to equal thresholds.
+        assert_eq!(problem(poly(0.1, 1.0)).1, ConfigProblem::NotIncreasing);
     }
 
     #[test]
