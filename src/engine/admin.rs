@@ -143,6 +143,9 @@ impl Engine {
     /// Revoke achievement `id` from `user`. Its XP and points stay (they are
     /// history: use [`adjust`](Self::adjust) to take them back); its score
     /// leaves the achievements board.
+    ///
+    /// A revocation is not remembered: if the user meets the criterion again
+    /// (or a replay finds it met), the achievement unlocks and pays again.
     pub fn revoke(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
         let now = self.now();
         let config = &*self.config;
