@@ -143,14 +143,21 @@ impl Metrics {
 
     /// Add `by` to `name`, saturating; returns the new value.
     pub fn add(&mut self, name: &str, by: u64) -> u64 {
+        self.add_counted(name, by).1
+    }
+
+    /// Add `by` to `name`, saturating; returns what was actually added and
+    /// the new value, with one lookup.
+    pub(crate) fn add_counted(&mut self, name: &str, by: u64) -> (u64, u64) {
         match self.0.get_mut(name) {
             Some(value) => {
+                let before = *value;
                 *value = value.saturating_add(by);
-                *value
+                (*value - before, *value)
             }
             None => {
                 self.0.insert(name.to_owned(), by);
-                by
+                (by, by)
             }
         }
     }

@@ -205,12 +205,11 @@ pub fn step(
     let metric_changes: Vec<MetricChange> = increments
         .iter()
         .map(|(metric, by)| {
-            let before = state.metrics.get(metric);
-            let total = state.metrics.add(metric, *by);
             // What was actually added: a counter saturates at `u64::MAX`.
+            let (added, total) = state.metrics.add_counted(metric, *by);
             MetricChange {
                 metric: metric.clone(),
-                by: total - before,
+                by: added,
                 total,
             }
         })
