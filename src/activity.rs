@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::name::Name;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -128,7 +129,7 @@ impl Activity {
 /// Counters saturate at `u64::MAX` rather than wrap.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Metrics(BTreeMap<String, u64>);
+pub struct Metrics(BTreeMap<Name, u64>);
 
 impl Metrics {
     /// No counters yet.
@@ -156,14 +157,14 @@ impl Metrics {
                 (*value - before, *value)
             }
             None => {
-                self.0.insert(name.to_owned(), by);
+                self.0.insert(Name::new(name), by);
                 (by, by)
             }
         }
     }
 
     /// Set `name` to `value`.
-    pub fn set(&mut self, name: impl Into<String>, value: u64) {
+    pub fn set(&mut self, name: impl Into<Name>, value: u64) {
         self.0.insert(name.into(), value);
     }
 

@@ -95,6 +95,7 @@ pub mod error;
 pub mod leaderboard;
 pub mod ledger;
 pub mod level;
+mod name;
 pub mod outcome;
 pub mod quest;
 pub mod sink;
@@ -106,6 +107,7 @@ pub mod time;
 pub mod xp;
 
 pub use error::{ConfigError, ConfigProblem, Error, Result};
+pub use name::Name;
 
 /// The README's code, compiled and run as a doc test so it cannot rot.
 #[cfg(doctest)]

@@ -23,6 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, ConfigProblem};
+use crate::name::Name;
 use crate::time::{PeriodKind, Tz};
 
 /// When a quest resets.
@@ -106,9 +107,9 @@ pub struct QuestState {
     /// Quests completed, all time.
     pub completed_total: u64,
     /// Quests completed by family, all time.
-    pub completed_by_family: BTreeMap<String, u64>,
+    pub completed_by_family: BTreeMap<Name, u64>,
     /// Progress by quest id.
-    pub progress: BTreeMap<String, QuestProgress>,
+    pub progress: BTreeMap<Name, QuestProgress>,
 }
 
 /// A quest completed in its current window.
@@ -203,13 +204,13 @@ impl QuestBook {
                 continue;
             }
             let window = quest.window.period().containing(at, tz).first_day();
-            let progress = match state.progress.get_mut(&quest.id) {
+            let progress = match state.progress.get_mut(quest.id.as_str()) {
                 Some(p) => p,
                 // Opened at this window: a default date (1970) would make
                 // an earlier activity look late.
                 None => state
                     .progress
-                    .entry(quest.id.clone())
+                    .entry(Name::new(&quest.id))
                     .or_insert(QuestProgress {
                         window,
                         count: 0,
@@ -234,7 +235,10 @@ impl QuestBook {
                 progress.completed = true;
                 state.completed_total = state.completed_total.saturating_add(1);
                 if let Some(family) = &quest.family {
-                    let n = state.completed_by_family.entry(family.clone()).or_default();
+                    let n = state
+                        .completed_by_family
+                        .entry(Name::new(family))
+                        .or_default();
                     *n = n.saturating_add(1);
                 }
                 done.push(QuestCompleted {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::achievement::AchievementState;
 use crate::activity::Metrics;
 use crate::level::Level;
+use crate::name::Name;
 use crate::quest::QuestState;
 use crate::streak::StreakState;
 use crate::time::Tz;
@@ -40,7 +41,7 @@ pub struct UserState {
     pub achievements: AchievementState,
     /// What the user gained in the current window of each windowed board,
     /// by board id, so boards can be rebuilt from states alone.
-    pub windows: BTreeMap<String, WindowGain>,
+    pub windows: BTreeMap<Name, WindowGain>,
 }
 
 impl Default for UserState {

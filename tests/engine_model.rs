@@ -83,7 +83,7 @@ fn add_window_gain(config: &Config, state: &mut UserState, gain: u64, now: DateT
         let window = kind.containing(now, board.time_zone).first_day();
         let entry = state
             .windows
-            .entry(board.id.clone())
+            .entry(gamify::Name::new(&board.id))
             .or_insert(WindowGain { window, amount: 0 });
         if entry.window < window {
             *entry = WindowGain { window, amount: 0 };

@@ -12,6 +12,7 @@ use super::criterion::{Criterion, Local};
 use super::state::{AchievementState, Unlocked};
 use super::{Achievement, Rarity};
 use crate::activity::Metrics;
+use crate::name::Name;
 use crate::time::Tz;
 
 /// What the evaluator reads about a user besides their achievements.
@@ -28,7 +29,7 @@ pub struct Facts<'a> {
     /// Quests completed, all time.
     pub quests_completed: u64,
     /// Quests completed by family.
-    pub quests_by_family: &'a BTreeMap<String, u64>,
+    pub quests_by_family: &'a BTreeMap<Name, u64>,
 }
 
 /// What one activity (or a later round of its cascade) changed.
@@ -397,11 +398,11 @@ impl Catalog {
         if n == 0 || state.tiers(&e.id) as usize >= e.tiers.len().max(1) {
             return;
         }
-        let counters = match state.counters.get_mut(&e.id) {
+        let counters = match state.counters.get_mut(e.id.as_str()) {
             Some(c) => c,
             None => state
                 .counters
-                .entry(e.id.clone())
+                .entry(Name::new(&e.id))
                 .or_insert_with(|| vec![(NaiveDate::MIN, 0); n]),
         };
         // Counting leaves in order, paired with the counters (walked, not
@@ -469,7 +470,10 @@ impl Catalog {
         facts: &Facts<'_>,
         local: &Local,
     ) -> (u64, u64) {
-        let counters = state.counters.get(&e.id).map_or(&[][..], Vec::as_slice);
+        let counters = state
+            .counters
+            .get(e.id.as_str())
+            .map_or(&[][..], Vec::as_slice);
         let mut cursor = 0;
         self.measure(
             &e.criterion,
@@ -523,7 +527,7 @@ impl Catalog {
             ),
             Criterion::Quests { family, at_least } => {
                 let done = match family {
-                    Some(f) => facts.quests_by_family.get(f).copied().unwrap_or(0),
+                    Some(f) => facts.quests_by_family.get(f.as_str()).copied().unwrap_or(0),
                     None => facts.quests_completed,
                 };
                 (done, *at_least)
@@ -577,7 +581,7 @@ fn unlock(
     at: DateTime<Utc>,
 ) -> Unlock {
     let score = e.rarity.score();
-    let entry = state.unlocked.entry(e.id.clone()).or_insert(Unlocked {
+    let entry = state.unlocked.entry(Name::new(&e.id)).or_insert(Unlocked {
         at,
         tiers: 0,
         granted: false,

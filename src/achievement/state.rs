@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::name::Name;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +25,10 @@ pub struct Unlocked {
 #[serde(default)]
 pub struct AchievementState {
     /// Unlocked achievements by id.
-    pub unlocked: BTreeMap<String, Unlocked>,
+    pub unlocked: BTreeMap<Name, Unlocked>,
     /// Counters of windowed, time-of-day and attribute criteria, by
     /// achievement id, one `(window, value)` per counting leaf.
-    pub counters: BTreeMap<String, Vec<(NaiveDate, u64)>>,
+    pub counters: BTreeMap<Name, Vec<(NaiveDate, u64)>>,
     /// The achievement score (sum over unlocked).
     pub score: u64,
 }
@@ -55,7 +56,7 @@ impl AchievementState {
 
     /// Ids of unlocked achievements, sorted.
     pub fn unlocked_ids(&self) -> impl Iterator<Item = &str> {
-        self.unlocked.keys().map(String::as_str)
+        self.unlocked.keys().map(Name::as_str)
     }
 
     /// Ids of achievements the host granted.

@@ -112,7 +112,7 @@ impl Boards {
                 None => source_total(&spec.source, state),
                 Some(kind) => {
                     let current = kind.containing(now, spec.time_zone).first_day();
-                    match state.windows.get(&spec.id) {
+                    match state.windows.get(spec.id.as_str()) {
                         Some(gain) if gain.window == current => gain.amount,
                         _ => continue,
                     }

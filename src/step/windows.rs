@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::leaderboard::{ScoreMode, Source};
+use crate::name::Name;
 use crate::outcome::Totals;
 use crate::state::{UserState, WindowGain};
 
@@ -66,7 +67,7 @@ pub(crate) fn record_windows(
         }
         let window = kind.containing(at, board.time_zone).first_day();
         let fresh = WindowGain { window, amount: 0 };
-        let gain = match state.windows.get_mut(&board.id) {
+        let gain = match state.windows.get_mut(board.id.as_str()) {
             Some(gain) if gain.window > window => continue,
             Some(gain) => {
                 if gain.window < window {
@@ -74,7 +75,7 @@ pub(crate) fn record_windows(
                 }
                 gain
             }
-            None => state.windows.entry(board.id.clone()).or_insert(fresh),
+            None => state.windows.entry(Name::new(&board.id)).or_insert(fresh),
         };
         gain.amount = match board.mode {
             ScoreMode::Increment => gain.amount.saturating_add(increase),

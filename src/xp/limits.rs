@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::name::Name;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -77,7 +78,7 @@ pub struct KindCounters {
 #[serde(transparent)]
 pub struct RuleState {
     /// Counters by activity kind.
-    pub kinds: BTreeMap<String, KindCounters>,
+    pub kinds: BTreeMap<Name, KindCounters>,
 }
 
 impl RuleState {
@@ -92,13 +93,13 @@ impl RuleState {
         if !award.counted || award.limited.iter().any(|l| l.refused) {
             return;
         }
-        let c = match self.kinds.get_mut(&award.kind) {
+        let c = match self.kinds.get_mut(award.kind.as_str()) {
             Some(c) => c,
             // A first award opens its own periods: a default date (1970)
             // would make an earlier activity look late.
             None => self
                 .kinds
-                .entry(award.kind.clone())
+                .entry(Name::new(&award.kind))
                 .or_insert_with(|| KindCounters {
                     day: award.day,
                     day_xp: 0,

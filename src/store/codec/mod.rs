@@ -23,6 +23,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{Currency, LedgerDraft, LedgerEntry, Reason};
+use crate::name::Name;
 use crate::store::StoreError;
 
 mod values;
@@ -188,11 +189,20 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn str(&mut self) -> Result<String, StoreError> {
+        self.borrowed_str().map(str::to_owned)
+    }
+
+    /// A string read as a [`Name`] (short names without allocating).
+    pub(super) fn name(&mut self) -> Result<Name, StoreError> {
+        self.borrowed_str().map(Name::new)
+    }
+
+    fn borrowed_str(&mut self) -> Result<&'a str, StoreError> {
         let n = self.len()?;
         let (s, rest) = self.bytes.split_at(n);
         let s = std::str::from_utf8(s).map_err(|_| self.bad("invalid UTF-8"))?;
         self.bytes = rest;
-        Ok(s.to_owned())
+        Ok(s)
     }
 
     pub(super) fn bool(&mut self) -> Result<bool, StoreError> {

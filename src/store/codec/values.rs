@@ -13,6 +13,7 @@ use super::{Reader, Writer};
 use crate::achievement::{AchievementProgress, AchievementState, Rarity, Unlock, Unlocked};
 use crate::activity::{ActivityId, Metrics, UserId};
 use crate::ledger::Currency;
+use crate::name::Name;
 use crate::outcome::{Event, MetricChange, Outcome, Totals};
 use crate::quest::{QuestCompleted, QuestProgress, QuestState};
 use crate::state::{UserState, WindowGain};
@@ -22,7 +23,7 @@ use crate::time::Tz;
 use crate::xp::{Award, KindCounters, Limit, Limited, RuleState};
 
 /// A string-keyed map: its length, then each key and value.
-fn write_map<V>(w: &mut Writer, map: &BTreeMap<String, V>, mut value: impl FnMut(&mut Writer, &V)) {
+fn write_map<V>(w: &mut Writer, map: &BTreeMap<Name, V>, mut value: impl FnMut(&mut Writer, &V)) {
     w.u64(map.len() as u64);
     for (k, v) in map {
         w.str(k);
@@ -33,10 +34,10 @@ fn write_map<V>(w: &mut Writer, map: &BTreeMap<String, V>, mut value: impl FnMut
 fn read_map<'a, V>(
     r: &mut Reader<'a>,
     mut value: impl FnMut(&mut Reader<'a>) -> Result<V, StoreError>,
-) -> Result<BTreeMap<String, V>, StoreError> {
+) -> Result<BTreeMap<Name, V>, StoreError> {
     let mut map = BTreeMap::new();
     for _ in 0..r.len()? {
-        let k = r.str()?;
+        let k = r.name()?;
         map.insert(k, value(r)?);
     }
     Ok(map)
