@@ -74,14 +74,14 @@ fn generated() -> Catalog {
 fn evaluate(c: &mut Criterion) {
     let at = Utc.with_ymd_and_hms(2026, 5, 1, 13, 0, 0).unwrap();
     let by_family = BTreeMap::new();
-    let attributes: BTreeMap<String, i64> = [("reactions".to_owned(), 12)].into();
+    let attributes: BTreeMap<gamify::Name, i64> = [("reactions".into(), 12)].into();
     for (name, catalog, metric) in [
         ("sparkle_33", Catalog::sparkle().clone(), "posts"),
         ("generated_1000", generated(), "metric7"),
     ] {
         let mut metrics = Metrics::new();
         metrics.set(metric, 37);
-        let increments = vec![(metric.to_owned(), 1u64)];
+        let increments = vec![(gamify::Name::new(metric), 1u64)];
         let facts = Facts {
             metrics: &metrics,
             level: 5,

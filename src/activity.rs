@@ -36,7 +36,7 @@ impl From<u64> for UserId {
 /// The host's id for one activity, used to recognise a repeated delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ActivityId(pub String);
+pub struct ActivityId(pub Name);
 
 impl fmt::Display for ActivityId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,7 +44,7 @@ impl fmt::Display for ActivityId {
     }
 }
 
-impl<S: Into<String>> From<S> for ActivityId {
+impl<S: Into<Name>> From<S> for ActivityId {
     fn from(id: S) -> Self {
         Self(id.into())
     }
@@ -70,15 +70,15 @@ pub struct Activity {
     /// Who did it.
     pub user: UserId,
     /// What kind of thing it was (`post_created`, `login`).
-    pub kind: String,
+    pub kind: Name,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// Metric increments it causes (`posts += 1`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metrics: BTreeMap<String, u64>,
+    pub metrics: BTreeMap<Name, u64>,
     /// Facts about it that criteria can test (`reactions = 1000`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, i64>,
+    pub attributes: BTreeMap<Name, i64>,
 }
 
 impl Activity {
@@ -86,7 +86,7 @@ impl Activity {
     pub fn new(
         id: impl Into<ActivityId>,
         user: UserId,
-        kind: impl Into<String>,
+        kind: impl Into<Name>,
         at: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -101,14 +101,14 @@ impl Activity {
 
     /// Add a metric increment (replacing an earlier one of the same name).
     #[must_use]
-    pub fn with_metric(mut self, name: impl Into<String>, increment: u64) -> Self {
+    pub fn with_metric(mut self, name: impl Into<Name>, increment: u64) -> Self {
         self.metrics.insert(name.into(), increment);
         self
     }
 
     /// Add an attribute (replacing an earlier one of the same name).
     #[must_use]
-    pub fn with_attribute(mut self, name: impl Into<String>, value: i64) -> Self {
+    pub fn with_attribute(mut self, name: impl Into<Name>, value: i64) -> Self {
         self.attributes.insert(name.into(), value);
         self
     }

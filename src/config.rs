@@ -29,6 +29,7 @@ use crate::activity::Activity;
 use crate::error::{ConfigError, ConfigProblem};
 use crate::leaderboard::{BoardSpec, Source, sparkle_boards};
 use crate::level::{LevelBand, LevelBands, LevelCurve};
+use crate::name::Name;
 use crate::quest::QuestBook;
 use crate::streak::StreakRules;
 use crate::time::Tz;
@@ -59,7 +60,7 @@ pub struct Config {
     /// Lifetime metrics each activity kind increases by one
     /// (`post_created` → `posts`). An activity's own metric increments are
     /// added on top.
-    pub kind_metrics: BTreeMap<String, Vec<String>>,
+    pub kind_metrics: BTreeMap<String, Vec<Name>>,
     /// Metrics activities report themselves (`Activity::with_metric`)
     /// beyond those of `kind_metrics`. Criteria, quests and boards may only
     /// read metrics listed here or in `kind_metrics`.
@@ -87,7 +88,7 @@ struct RawConfig {
     #[serde(default)]
     boards: Vec<BoardSpec>,
     #[serde(default)]
-    kind_metrics: BTreeMap<String, Vec<String>>,
+    kind_metrics: BTreeMap<String, Vec<Name>>,
     #[serde(default)]
     metrics: Vec<String>,
     #[serde(default = "utc")]
@@ -118,7 +119,7 @@ impl TryFrom<RawConfig> for Config {
             }
         }
         for (kind, metrics) in &raw.kind_metrics {
-            if metrics.iter().any(String::is_empty) {
+            if metrics.iter().any(|m| m.is_empty()) {
                 return Err(
                     ConfigError::new(kind.as_str(), ConfigProblem::Empty).within("kind_metrics")
                 );
@@ -128,8 +129,8 @@ impl TryFrom<RawConfig> for Config {
             .kind_metrics
             .values()
             .flatten()
-            .chain(&raw.metrics)
-            .map(String::as_str)
+            .map(Name::as_str)
+            .chain(raw.metrics.iter().map(String::as_str))
             .collect();
         if let Some((entry, metric)) = raw.achievements.unknown_metric(|m| known.contains(m)) {
             return Err(ConfigError::new(
@@ -206,7 +207,7 @@ static SPARKLE: LazyLock<Config> = LazyLock::new(|| Config {
         ("watch_party_hosted", "watch_parties_hosted"),
     ]
     .into_iter()
-    .map(|(kind, metric)| (kind.to_owned(), vec![metric.to_owned()]))
+    .map(|(kind, metric)| (kind.to_owned(), vec![Name::new(metric)]))
     .collect(),
     metrics: vec![
         "reactions_received".to_owned(),
@@ -250,9 +251,13 @@ impl Config {
     /// increments, and one for each metric its kind maps to that the
     /// activity does not count itself (a `reaction_received` carrying
     /// `reactions_received = 40` adds 40, not 41).
-    pub fn metrics_of(&self, activity: &Activity) -> Vec<(String, u64)> {
-        let by_kind = self.kind_metrics.get(&activity.kind).into_iter().flatten();
-        let mut out: Vec<(String, u64)> = by_kind
+    pub fn metrics_of(&self, activity: &Activity) -> Vec<(Name, u64)> {
+        let by_kind = self
+            .kind_metrics
+            .get(activity.kind.as_str())
+            .into_iter()
+            .flatten();
+        let mut out: Vec<(Name, u64)> = by_kind
             .filter(|m| !activity.metrics.contains_key(*m))
             .map(|m| (m.clone(), 1))
             .collect();

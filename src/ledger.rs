@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{ActivityId, UserId};
+use crate::name::Name;
 
 /// What a ledger entry counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,7 +29,7 @@ pub enum Reason {
     /// The XP or points rule of an activity kind.
     Activity {
         /// The activity kind.
-        kind: String,
+        kind: Name,
     },
     /// The bonus for levels gained.
     LevelUp {
@@ -45,12 +46,12 @@ pub enum Reason {
     /// A quest's reward.
     Quest {
         /// The quest id.
-        quest: String,
+        quest: Name,
     },
     /// An achievement's reward (or, negative, its revocation).
     Achievement {
         /// The achievement id.
-        achievement: String,
+        achievement: Name,
     },
     /// A manual correction by an operator.
     Adjustment {
@@ -63,7 +64,7 @@ pub enum Reason {
     /// paid; the entry records the act).
     Revoked {
         /// The achievement id.
-        achievement: String,
+        achievement: Name,
     },
     /// An operator reset the current window of a board (amount 0: the
     /// entry records the act in each affected user's history).

@@ -8,6 +8,7 @@ use crate::achievement::{AchievementProgress, Unlock};
 use crate::activity::{ActivityId, UserId};
 use crate::ledger::Currency;
 use crate::level::Level;
+use crate::name::Name;
 use crate::quest::QuestCompleted;
 use crate::streak::StreakChange;
 use crate::time::Tz;
@@ -53,7 +54,7 @@ pub struct Totals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetricChange {
     /// The metric.
-    pub metric: String,
+    pub metric: Name,
     /// By how much it increased.
     pub by: u64,
     /// Its value afterwards.

@@ -116,7 +116,7 @@ pub struct QuestState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuestCompleted {
     /// The quest's id.
-    pub quest: String,
+    pub quest: Name,
     /// The first local day of the window it was completed in.
     pub window: NaiveDate,
     /// XP reward.
@@ -189,7 +189,7 @@ impl QuestBook {
         &self,
         state: &mut QuestState,
         kind: &str,
-        increments: &[(String, u64)],
+        increments: &[(Name, u64)],
         at: DateTime<Utc>,
         tz: Tz,
     ) -> Vec<QuestCompleted> {
@@ -242,7 +242,7 @@ impl QuestBook {
                     *n = n.saturating_add(1);
                 }
                 done.push(QuestCompleted {
-                    quest: quest.id.clone(),
+                    quest: Name::new(&quest.id),
                     window,
                     xp: quest.xp,
                     points: quest.points,
@@ -258,7 +258,7 @@ mod tests {
     use super::*;
     use chrono::{TimeDelta, TimeZone};
 
-    fn reactions(n: u64) -> Vec<(String, u64)> {
+    fn reactions(n: u64) -> Vec<(Name, u64)> {
         vec![("reactions_given".into(), n)]
     }
 

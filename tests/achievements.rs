@@ -58,16 +58,16 @@ impl User {
         at: DateTime<Utc>,
         tz: Tz,
     ) -> Evaluation {
-        let increments: Vec<(String, u64)> = metrics
+        let increments: Vec<(gamify::Name, u64)> = metrics
             .iter()
-            .map(|(m, by)| ((*m).to_owned(), *by))
+            .map(|(m, by)| (gamify::Name::new(m), *by))
             .collect();
         for (m, by) in &increments {
             self.metrics.add(m, *by);
         }
-        let attributes: BTreeMap<String, i64> = attributes
+        let attributes: BTreeMap<gamify::Name, i64> = attributes
             .iter()
-            .map(|(a, v)| ((*a).to_owned(), *v))
+            .map(|(a, v)| (gamify::Name::new(a), *v))
             .collect();
         let change = Change {
             kind: Some(kind),
@@ -546,7 +546,7 @@ proptest! {
                 indexed.level += 1;
                 full.level += 1;
             }
-            let increments = vec![(metric.clone(), by)];
+            let increments = vec![(gamify::Name::new(&metric), by)];
             indexed.metrics.add(&metric, by);
             full.metrics.add(&metric, by);
             let attributes = BTreeMap::new();
@@ -626,9 +626,9 @@ proptest! {
             if streak_up {
                 user.streak += 7;
             }
-            let increments = vec![(metrics[m].to_owned(), by)];
-            let attributes: BTreeMap<String, i64> =
-                [("reactions".to_owned(), reactions), ("trending_posts".to_owned(), reactions % 5)].into();
+            let increments = vec![(gamify::Name::new(metrics[m]), by)];
+            let attributes: BTreeMap<gamify::Name, i64> =
+                [("reactions".into(), reactions), ("trending_posts".into(), reactions % 5)].into();
             let change = Change { kind: Some(kinds[k]), at, tz: Tz::Europe__Berlin, metrics: &increments,
                 attributes: &attributes, level_changed: level_up, streak_changed: streak_up, quests_changed: false };
             let facts = Facts {

@@ -211,7 +211,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 "cycle {cycle} {user:?}"
             );
             assert_eq!(balance(&ledger, Currency::Points), i128::from(state.points));
-            present.extend(activities.into_iter().map(|a| a.id.0));
+            present.extend(activities.into_iter().map(|a| a.id.0.to_string()));
         }
         let lost: Vec<_> = acked.difference(&present).collect();
         assert!(
@@ -335,7 +335,7 @@ fn check_version_1_migration(early: bool) {
             conn.execute(
                 "INSERT INTO activities (id, user, activity, outcome) VALUES (?1, ?2, ?3, ?4)",
                 rusqlite::params![
-                    a.id.0,
+                    a.id.0.as_str(),
                     a.user.0 as i64,
                     serde_json::to_string(a).unwrap(),
                     serde_json::to_string(outcome).unwrap()

@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, ConfigProblem};
+use crate::name::Name;
 use crate::time::{PeriodKind, Tz};
 
 /// A window in the user's local calendar.
@@ -313,8 +314,8 @@ impl Criterion {
         &self,
         counter: &mut (NaiveDate, u64),
         kind: Option<&str>,
-        metrics: &[(String, u64)],
-        attributes: &std::collections::BTreeMap<String, i64>,
+        metrics: &[(Name, u64)],
+        attributes: &std::collections::BTreeMap<Name, i64>,
         local: &Local,
     ) {
         match self {
@@ -352,7 +353,7 @@ impl Criterion {
             Self::Attribute {
                 kind: k, attribute, ..
             } if k.is_none() || k.as_deref() == kind => {
-                if let Some(v) = attributes.get(attribute) {
+                if let Some(v) = attributes.get(attribute.as_str()) {
                     counter.1 = counter.1.max(u64::try_from(*v).unwrap_or(0));
                 }
             }

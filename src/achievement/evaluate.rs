@@ -42,9 +42,9 @@ pub struct Change<'a> {
     /// The user's time zone.
     pub tz: Tz,
     /// Metric increments it caused.
-    pub metrics: &'a [(String, u64)],
+    pub metrics: &'a [(Name, u64)],
     /// Its attributes.
-    pub attributes: &'a BTreeMap<String, i64>,
+    pub attributes: &'a BTreeMap<Name, i64>,
     /// Whether the level rose.
     pub level_changed: bool,
     /// Whether the streak changed.

@@ -4,6 +4,7 @@
 
 use crate::activity::UserId;
 use crate::ledger::{Currency, LedgerDraft, Reason};
+use crate::name::Name;
 use crate::outcome::{Event, Outcome};
 use crate::state::UserState;
 use crate::step::{Books, StepError};
@@ -162,7 +163,7 @@ impl Engine {
                     currency: Currency::Xp,
                     amount: 0,
                     reason: Reason::Revoked {
-                        achievement: unlock.id.clone(),
+                        achievement: Name::new(&unlock.id),
                     },
                 });
                 outcome_events.push(Event::AchievementRevoked { id: unlock.id });

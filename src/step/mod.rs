@@ -85,34 +85,45 @@ pub enum StepError {
     Refused(String),
 }
 
-/// The events of one step, in the groups the outcome lists them in.
+/// The events of one step. They happen in one order (a streak before the
+/// quest it completes, level-ups between unlocks) and are listed in
+/// another, grouped as users read them: XP, levels, achievements, quests,
+/// streak, points, metrics. Kept in one vector sorted stably by group at
+/// the end, rather than a vector per group: one allocation, not five.
 #[derive(Default)]
-pub(crate) struct Events {
-    pub(crate) xp: Vec<Event>,
-    pub(crate) levels: Vec<Event>,
-    pub(crate) achievements: Vec<Event>,
-    pub(crate) quests: Vec<Event>,
-    pub(crate) streak: Vec<Event>,
-    pub(crate) points: Vec<Event>,
-    pub(crate) metrics: Vec<Event>,
-}
+pub(crate) struct Events(Vec<Event>);
 
 impl Events {
-    pub(crate) fn into_vec(self) -> Vec<Event> {
-        let groups = [
-            self.xp,
-            self.levels,
-            self.achievements,
-            self.quests,
-            self.streak,
-            self.points,
-            self.metrics,
-        ];
-        let mut all = Vec::with_capacity(groups.iter().map(Vec::len).sum());
-        for group in groups {
-            all.extend(group);
+    /// Enough for a typical activity's events, so the vector rarely grows.
+    const TYPICAL: usize = 8;
+
+    pub(crate) fn push(&mut self, event: Event) {
+        if self.0.capacity() == 0 {
+            self.0.reserve(Self::TYPICAL);
         }
-        all
+        self.0.push(event);
+    }
+
+    pub(crate) fn into_vec(mut self) -> Vec<Event> {
+        // Stable: within a group, events keep the order they happened in.
+        self.0.sort_by_key(group);
+        self.0
+    }
+}
+
+/// Where an event is listed in an outcome (see [`Events`]).
+fn group(event: &Event) -> u8 {
+    match event {
+        Event::XpAwarded { .. } => 0,
+        Event::LevelUp { .. } | Event::LevelDown { .. } => 1,
+        Event::AchievementUnlocked(_)
+        | Event::AchievementProgress { .. }
+        | Event::AchievementRevoked { .. } => 2,
+        Event::QuestCompleted(_) => 3,
+        Event::Streak(_) => 4,
+        Event::PointsEarned { .. } => 5,
+        Event::MetricsIncremented { .. } => 6,
+        _ => 7,
     }
 }
 
@@ -196,7 +207,7 @@ pub fn step(
     let xp = books.credit(state, Currency::Xp, award.xp, || Reason::Activity {
         kind: activity.kind.clone(),
     });
-    events.xp.push(Event::XpAwarded {
+    events.push(Event::XpAwarded {
         amount: xp,
         award: award.clone(),
     });
@@ -222,7 +233,7 @@ pub fn step(
     }
     let streak_changed = streak.is_event();
     if streak_changed {
-        events.streak.push(Event::Streak(streak));
+        events.push(Event::Streak(streak));
     }
 
     let done = config
@@ -235,7 +246,7 @@ pub fn step(
         };
         books.credit(state, Currency::Xp, quest.xp, reason);
         books.credit(state, Currency::Points, quest.points, reason);
-        events.quests.push(Event::QuestCompleted(quest));
+        events.push(Event::QuestCompleted(quest));
     }
 
     let change = Change {
@@ -254,10 +265,10 @@ pub fn step(
         kind: activity.kind.clone(),
     });
     if points > 0 {
-        events.points.push(Event::PointsEarned { amount: points });
+        events.push(Event::PointsEarned { amount: points });
     }
     if !metric_changes.is_empty() {
-        events.metrics.push(Event::MetricsIncremented {
+        events.push(Event::MetricsIncremented {
             metrics: metric_changes.clone(),
         });
     }
@@ -278,4 +289,4 @@ pub fn step(
 
 /// Attributes of a change that is not an activity (a level-up cascade, a
 /// backfill).
-pub(crate) static NO_ATTRIBUTES: BTreeMap<String, i64> = BTreeMap::new();
+pub(crate) static NO_ATTRIBUTES: BTreeMap<crate::name::Name, i64> = BTreeMap::new();

@@ -9,6 +9,7 @@ use super::{Books, Events, NO_ATTRIBUTES};
 use crate::achievement::{Change, Evaluation, Facts};
 use crate::config::Config;
 use crate::ledger::{Currency, Reason};
+use crate::name::Name;
 use crate::outcome::Event;
 use crate::state::UserState;
 use crate::time::Tz;
@@ -133,7 +134,7 @@ pub(crate) fn level_up(
         rose = true;
         let per_level = config.xp.level_up_bonus(1);
         for level in from.saturating_add(1)..=reached {
-            events.levels.push(Event::LevelUp {
+            events.push(Event::LevelUp {
                 level,
                 bonus_xp: per_level,
             });
@@ -158,13 +159,13 @@ pub(crate) fn credit_unlocks(
     let unlocked = !evaluation.unlocked.is_empty();
     for unlock in evaluation.unlocked {
         let reason = || Reason::Achievement {
-            achievement: unlock.id.clone(),
+            achievement: Name::new(&unlock.id),
         };
         books.credit(state, Currency::Xp, unlock.xp, reason);
         books.credit(state, Currency::Points, unlock.points, reason);
         let score = i64::try_from(unlock.score).unwrap_or(i64::MAX);
         books.totals.achievement_score = books.totals.achievement_score.saturating_add(score);
-        events.achievements.push(Event::AchievementUnlocked(unlock));
+        events.push(Event::AchievementUnlocked(unlock));
     }
     let progress: Vec<_> = evaluation
         .progress
@@ -172,9 +173,7 @@ pub(crate) fn credit_unlocks(
         .filter(|p| !p.unlocked)
         .collect();
     if !progress.is_empty() {
-        events
-            .achievements
-            .push(Event::AchievementProgress { progress });
+        events.push(Event::AchievementProgress { progress });
     }
     unlocked
 }

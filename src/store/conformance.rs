@@ -235,7 +235,7 @@ pub fn ledger_pages_in_order(store: &dyn Store) {
         assert_eq!(e.amount, i as i64 + 1, "ledger order");
         assert_eq!(
             e.activity.as_ref().map(|id| id.0.clone()),
-            Some(format!("p{i}"))
+            Some(format!("p{i}").into())
         );
     }
 }

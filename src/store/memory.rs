@@ -54,12 +54,10 @@ struct Kept {
 
 impl Kept {
     fn new(activity: &Activity, outcome: &Outcome) -> Self {
-        let mut packed = codec::encode_activity(activity);
-        let split = packed.len();
-        packed.extend_from_slice(&codec::encode_outcome(outcome));
+        let (packed, split) = codec::encode_activity_and_outcome(activity, outcome);
         Self {
             id: activity.id.clone(),
-            packed: packed.into_boxed_slice(),
+            packed,
             split,
         }
     }

@@ -42,6 +42,7 @@ pub use limits::{KindCounters, Limit, Limited, RuleState};
 
 use crate::activity::{Activity, UserId};
 use crate::error::{ConfigError, ConfigProblem};
+use crate::name::Name;
 use crate::time::{PeriodKind, Tz};
 
 /// The largest quantity one activity may carry (`per` rules).
@@ -189,7 +190,7 @@ pub enum AwardError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Award {
     /// The activity kind.
-    pub kind: String,
+    pub kind: Name,
     /// When the activity happened.
     pub at: DateTime<Utc>,
     /// The local day the award counts in (daily caps).
@@ -278,8 +279,8 @@ impl XpRules {
         let kind = &activity.kind;
         let rule = self
             .kinds
-            .get(kind)
-            .ok_or_else(|| AwardError::UnknownKind(kind.clone()))?;
+            .get(kind.as_str())
+            .ok_or_else(|| AwardError::UnknownKind(kind.to_string()))?;
         let quantity = quantity(rule, activity)?;
         let base = rule.xp.saturating_mul(quantity);
         let (multiplier_permille, boosts) = self.multiplier(activity.user, kind, activity.at);
@@ -336,7 +337,7 @@ fn quantity(rule: &KindRule, activity: &Activity) -> Result<u64, AwardError> {
     };
     let value = match activity.attribute(name) {
         Some(v) => u64::try_from(v).map_err(|_| AwardError::NegativeQuantity {
-            kind: activity.kind.clone(),
+            kind: activity.kind.to_string(),
             name: name.clone(),
             value: v,
         })?,
@@ -344,7 +345,7 @@ fn quantity(rule: &KindRule, activity: &Activity) -> Result<u64, AwardError> {
     };
     if value > MAX_QUANTITY {
         return Err(AwardError::QuantityOutOfRange {
-            kind: activity.kind.clone(),
+            kind: activity.kind.to_string(),
             name: name.clone(),
             value,
         });

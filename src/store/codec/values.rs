@@ -263,7 +263,7 @@ fn write_metric_changes(w: &mut Writer, changes: &[MetricChange]) {
 fn read_metric_changes(r: &mut Reader<'_>) -> Result<Vec<MetricChange>, StoreError> {
     read_vec(r, |r| {
         Ok(MetricChange {
-            metric: r.str()?,
+            metric: r.name()?,
             by: r.u64()?,
             total: r.u64()?,
         })
@@ -272,6 +272,10 @@ fn read_metric_changes(r: &mut Reader<'_>) -> Result<Vec<MetricChange>, StoreErr
 
 /// An outcome.
 pub(in crate::store) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
+    encode_outcome_into(Writer::new(), outcome)
+}
+
+pub(super) fn encode_outcome_into(mut w: Writer, outcome: &Outcome) -> Vec<u8> {
     let Outcome {
         user,
         activity,
@@ -279,7 +283,6 @@ pub(in crate::store) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
         events,
         totals,
     } = outcome;
-    let mut w = Writer::new();
     w.u64(user.0);
     w.option(activity.as_ref(), |w, id| w.str(&id.0));
     w.instant(*at);
@@ -307,7 +310,7 @@ pub(in crate::store) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
 pub(in crate::store) fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreError> {
     let mut r = Reader::new(bytes, "outcome")?;
     let user = UserId(r.u64()?);
-    let activity = r.option(|r| r.str().map(ActivityId))?;
+    let activity = r.option(|r| r.name().map(ActivityId))?;
     let at = r.instant()?;
     let events = read_vec(&mut r, read_event)?;
     let totals = Totals {
@@ -487,7 +490,7 @@ fn read_event(r: &mut Reader<'_>) -> Result<Event, StoreError> {
         },
         5 => Event::AchievementRevoked { id: r.str()? },
         6 => Event::QuestCompleted(QuestCompleted {
-            quest: r.str()?,
+            quest: r.name()?,
             window: r.date()?,
             xp: r.u64()?,
             points: r.u64()?,
@@ -573,7 +576,7 @@ fn write_award(w: &mut Writer, award: &Award) {
 
 fn read_award(r: &mut Reader<'_>) -> Result<Award, StoreError> {
     Ok(Award {
-        kind: r.str()?,
+        kind: r.name()?,
         at: r.instant()?,
         day: r.date()?,
         week: r.date()?,

@@ -305,7 +305,7 @@ impl SqliteStore {
             let seen: Option<(i64, Value, Value)> = tx
                 .prepare_cached("SELECT user, activity, outcome FROM journal WHERE id = ?1")
                 .and_then(|mut s| {
-                    s.query_row([&a.id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    s.query_row([a.id.0.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                         .optional()
                 })
                 .map_err(backend)?;
@@ -427,7 +427,7 @@ fn row_entries(
             let first = (ledger_end as u64).checked_sub(n).ok_or_else(|| {
                 StoreError::Corrupt("a journal row's ledger_end is too small".into())
             })?;
-            codec::decode_ledger(&bytes, user, id.map(ActivityId).as_ref(), first)
+            codec::decode_ledger(&bytes, user, id.map(ActivityId::from).as_ref(), first)
         }
         Value::Text(json) => Ok(vec![serde_json::from_str(&json).map_err(corrupt)?]),
         other => Err(unexpected("ledger entry", &other)),
@@ -560,7 +560,7 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         rows.map(|row| {
             let (id, activity) = row.map_err(backend)?;
-            decode_activity(ActivityId(id), user, activity)
+            decode_activity(ActivityId::from(id), user, activity)
         })
         .collect()
     }
