@@ -1,5 +1,6 @@
 //! Model-based test: random sequences of record, duplicate delivery,
-//! conflicting payload, admin adjustment and replay, run against the engine
+//! conflicting payload, admin adjustment, revocation and replay, run
+//! against the engine
 //! and against a simple reference model; every user's state must be equal
 //! after every step.
 //!
@@ -46,8 +47,16 @@ enum Command {
         user: u64,
         zone: bool,
     },
+    Revoke {
+        user: u64,
+        achievement: usize,
+    },
     Replay,
 }
+
+/// Achievements the model revokes: unlocked by the first post and the first
+/// follower, so sequences revoke them before, after and between unlocks.
+const REVOCABLE: [&str; 2] = ["ach_first_post", "ach_first_follower"];
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
@@ -56,6 +65,8 @@ fn command() -> impl Strategy<Value = Command> {
         2 => (1..4u64, any::<bool>(), -400..400i64)
             .prop_map(|(user, xp, amount)| Command::Adjust { user, xp, amount }),
         1 => (1..4u64, any::<bool>()).prop_map(|(user, zone)| Command::SetZone { user, zone }),
+        1 => (1..4u64, 0..REVOCABLE.len())
+            .prop_map(|(user, achievement)| Command::Revoke { user, achievement }),
         1 => Just(Command::Replay),
     ]
 }
@@ -69,6 +80,9 @@ struct Model {
     adjustments: BTreeMap<UserId, (i128, i128)>,
     /// XP added by adjustments, with when: they count in windows.
     gains: BTreeMap<UserId, Vec<(u64, DateTime<Utc>)>>,
+    /// Revocations, each with how many of the user's activities were
+    /// recorded before it.
+    revocations: BTreeMap<UserId, Vec<(usize, &'static str)>>,
 }
 
 /// A gain counts in the current window of each windowed XP board.
@@ -138,15 +152,41 @@ impl Model {
         true
     }
 
+    /// Revoke `id`: remembered for the replay, in order with the activities.
+    fn revoke(&mut self, config: &Config, user: UserId, id: &'static str) {
+        let state = self.states.entry(user).or_default();
+        config
+            .achievements
+            .revoke(&mut state.achievements, id)
+            .unwrap();
+        let recorded = self.log.get(&user).map_or(0, Vec::len);
+        self.revocations
+            .entry(user)
+            .or_default()
+            .push((recorded, id));
+    }
+
     /// Replay: each user's activities folded into a fresh state (keeping the
-    /// time zone), then the net adjustments added.
+    /// time zone), revocations between them where they were made, then the
+    /// net adjustments added, then the revocations after the last activity.
     fn replay(&mut self, config: &Config) {
         for (user, state) in &mut self.states {
             let mut fresh = UserState {
                 time_zone: state.time_zone,
                 ..UserState::default()
             };
-            for a in self.log.get(user).into_iter().flatten() {
+            let revoked = self.revocations.get(user).map_or(&[][..], Vec::as_slice);
+            let revoke_at = |fresh: &mut UserState, i: usize| {
+                for (_, id) in revoked.iter().filter(|(at, _)| *at == i) {
+                    config
+                        .achievements
+                        .revoke(&mut fresh.achievements, id)
+                        .unwrap();
+                }
+            };
+            let log = self.log.get(user).map_or(&[][..], Vec::as_slice);
+            for (i, a) in log.iter().enumerate() {
+                revoke_at(&mut fresh, i);
                 let _ = gamify::step::step(config, &mut fresh, a, a.at);
             }
             for (gain, at) in self.gains.get(user).into_iter().flatten() {
@@ -157,6 +197,7 @@ impl Model {
             fresh.xp = add(fresh.xp, xp);
             fresh.points = add(fresh.points, points);
             fresh.level = config.curve.level_for_xp(fresh.xp);
+            revoke_at(&mut fresh, log.len());
             *state = fresh;
         }
     }
@@ -197,6 +238,11 @@ proptest! {
                     let tz = if zone { Tz::America__Santiago } else { Tz::Asia__Kolkata };
                     engine.set_time_zone(UserId(user), tz).unwrap();
                     model.states.entry(UserId(user)).or_default().time_zone = Some(tz);
+                }
+                Command::Revoke { user, achievement } => {
+                    let id = REVOCABLE[achievement];
+                    engine.revoke(UserId(user), id).unwrap();
+                    model.revoke(&config, UserId(user), id);
                 }
                 Command::Replay => {
                     engine.replay().unwrap();

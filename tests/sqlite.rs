@@ -591,3 +591,44 @@ impl gamify::time::Clock for ClockRef {
         self.0.now()
     }
 }
+
+/// A state written before revocations were remembered (state format 1:
+/// level 2, 170 XP, 3 points, one post, `ach_first_post` unlocked) still
+/// loads from a file, with nothing revoked; written again, it keeps a
+/// revocation across a reopen.
+#[test]
+fn a_state_blob_of_format_1_loads_and_is_rewritten_with_revocations() {
+    const FORMAT_1: [u8; 50] = [
+        1, 170, 1, 3, 2, 0, 1, 5, 112, 111, 115, 116, 115, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 14, 97,
+        99, 104, 95, 102, 105, 114, 115, 116, 95, 112, 111, 115, 116, 226, 241, 181, 159, 13, 5, 1,
+        0, 10, 0, 10, 0,
+    ];
+    let dir = temp_dir("state-format-1");
+    let path = dir.join("g.db");
+    let e = engine(&path);
+    e.record(Activity::new("p1", UserId(1), "post_created", now()))
+        .unwrap();
+    drop(e);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE users SET state = ?1 WHERE user = 1",
+        [&FORMAT_1[..]],
+    )
+    .unwrap();
+    drop(conn);
+
+    let e = engine(&path);
+    let state = e.store().load(UserId(1)).unwrap().unwrap();
+    assert_eq!((state.xp, state.level), (170, 2));
+    assert!(state.achievements.is_unlocked("ach_first_post"));
+    assert!(state.achievements.revoked.is_empty());
+    e.revoke(UserId(1), "ach_first_post").unwrap();
+    drop(e);
+
+    let e = engine(&path);
+    let state = e.store().load(UserId(1)).unwrap().unwrap();
+    assert!(state.achievements.is_revoked("ach_first_post"));
+    assert!(!state.achievements.is_unlocked("ach_first_post"));
+    drop(e);
+    std::fs::remove_dir_all(&dir).ok();
+}

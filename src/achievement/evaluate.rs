@@ -321,6 +321,10 @@ impl Catalog {
     }
 
     /// Progress on every entry, in catalog order (for the achievement grid).
+    ///
+    /// A revoked achievement is reported locked, with its criterion's
+    /// progress as measured (which may be complete: it will not unlock
+    /// until granted); [`AchievementState::is_revoked`] tells it apart.
     pub fn progress(
         &self,
         state: &AchievementState,
@@ -343,6 +347,9 @@ impl Catalog {
 
     /// Unlock `id` (its next tier) as granted by the host. `Ok(None)` if it
     /// is already fully unlocked.
+    ///
+    /// A grant lifts a revocation of `id`: from then on it is earned as any
+    /// other (its further tiers unlock by criterion again).
     pub fn grant(
         &self,
         state: &mut AchievementState,
@@ -353,6 +360,7 @@ impl Catalog {
             .position(id)
             .ok_or_else(|| AchievementError::Unknown(id.to_owned()))?;
         let e = &self.entries[i];
+        state.revoked.remove(id);
         let done = state.tiers(id) as usize;
         if done >= e.tiers.len().max(1) {
             return Ok(None);
@@ -364,8 +372,11 @@ impl Catalog {
         Ok(Some(unlock))
     }
 
-    /// Take `id` away (every tier). Returns what was removed (its `score`
-    /// is the score lost; XP and points already paid stay paid).
+    /// Take `id` away (every tier) and remember it: the evaluator never
+    /// unlocks it again for this user, until a [`grant`](Self::grant).
+    /// Returns what was removed (its `score` is the score lost; XP and
+    /// points already paid stay paid), `None` if it was not unlocked (it is
+    /// still marked revoked, so it cannot unlock later).
     pub fn revoke(
         &self,
         state: &mut AchievementState,
@@ -375,6 +386,7 @@ impl Catalog {
             .position(id)
             .ok_or_else(|| AchievementError::Unknown(id.to_owned()))?;
         let e = &self.entries[i];
+        state.revoked.insert(Name::new(&e.id));
         let Some(removed) = state.unlocked.remove(id) else {
             return Ok(None);
         };
@@ -441,8 +453,11 @@ impl Catalog {
             return;
         }
         let (current, target) = self.measure_entry(e, state, facts, local);
+        // A revoked entry is reported like a closed one: its progress, no
+        // unlock (only a grant lifts the revocation).
         let open = e.available.is_none_or(|a| a.contains(change.at))
-            && e.prerequisites.iter().all(|p| state.is_unlocked(p));
+            && e.prerequisites.iter().all(|p| state.is_unlocked(p))
+            && !state.is_revoked(&e.id);
         if e.tiers.is_empty() {
             if open && current >= target && !matches!(e.criterion, Criterion::Granted) {
                 eval.unlocked.push(unlock(state, e, None, change.at));

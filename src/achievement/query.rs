@@ -190,8 +190,9 @@ impl Query {
 
 impl Catalog {
     /// Progress on every entry from the state alone (no metrics): what a
-    /// grid shows for unlocked and locked entries. The engine's
-    /// `achievement_progress` also fills in metric progress.
+    /// grid shows for unlocked and locked entries (a revoked one is
+    /// locked). The engine's `achievement_progress` also fills in metric
+    /// progress.
     pub fn progress_for_grid(&self, state: &AchievementState) -> Vec<AchievementProgress> {
         self.iter()
             .zip(&self.ids)

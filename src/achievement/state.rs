@@ -1,6 +1,7 @@
-//! A user's achievements: what is unlocked, and the counters criteria keep.
+//! A user's achievements: what is unlocked, what an admin revoked, and the
+//! counters criteria keep.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::name::Name;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,6 +32,10 @@ pub struct AchievementState {
     pub counters: BTreeMap<Name, Vec<(NaiveDate, u64)>>,
     /// The achievement score (sum over unlocked).
     pub score: u64,
+    /// Achievements an admin revoked, by id: never unlocked again by their
+    /// criterion (a revocation is remembered, so meeting the criterion
+    /// again pays nothing); a grant lifts the revocation.
+    pub revoked: BTreeSet<Name>,
 }
 
 impl AchievementState {
@@ -70,5 +75,15 @@ impl AchievementState {
     /// When `id` was unlocked.
     pub fn unlocked_at(&self, id: &str) -> Option<DateTime<Utc>> {
         self.unlocked.get(id).map(|u| u.at)
+    }
+
+    /// Whether an admin revoked `id` (and no grant has lifted it since).
+    pub fn is_revoked(&self, id: &str) -> bool {
+        self.revoked.contains(id)
+    }
+
+    /// Ids of revoked achievements, sorted.
+    pub fn revoked_ids(&self) -> impl Iterator<Item = &str> {
+        self.revoked.iter().map(Name::as_str)
     }
 }

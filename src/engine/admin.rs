@@ -112,7 +112,8 @@ impl Engine {
 
     /// Grant achievement `id` to `user` (the host's "granted" criterion, or a
     /// moderator's choice), with its rewards and any level-ups they cause.
-    /// Granting an unlocked achievement changes nothing.
+    /// Granting an unlocked achievement changes nothing. A grant lifts a
+    /// [revocation](Self::revoke) of `id`.
     pub fn grant(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
         let now = self.now();
         let config = &*self.config;
@@ -145,18 +146,34 @@ impl Engine {
     /// history: use [`adjust`](Self::adjust) to take them back); its score
     /// leaves the achievements board.
     ///
-    /// A revocation is not remembered: if the user meets the criterion again
-    /// (or a replay finds it met), the achievement unlocks and pays again.
+    /// The revocation is remembered: meeting the criterion again (or a
+    /// replay finding it met) neither unlocks the achievement nor pays it
+    /// again, until a [`grant`](Self::grant) lifts it. Revoking an
+    /// achievement the user has not unlocked bars it the same way.
+    /// Each new revocation is a zero-amount `Revoked` ledger entry, which a
+    /// replay reproduces in order; revoking again changes nothing.
     pub fn revoke(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
         let now = self.now();
         let config = &*self.config;
         self.admin(user, &mut |state| {
             let mut achievements = state.achievements.clone();
+            let already = achievements.is_revoked(id);
             let revoked = config.achievements.revoke(&mut achievements, id)?;
             state.achievements = achievements;
             let mut books = Books::new();
             let events = crate::step::Events::default();
             let mut outcome_events = Vec::new();
+            if revoked.is_none() && !already {
+                // Nothing was unlocked, but the bar is new: the ledger
+                // records the act, so a replay bars it at the same point.
+                books.ledger.push(LedgerDraft {
+                    currency: Currency::Xp,
+                    amount: 0,
+                    reason: Reason::Revoked {
+                        achievement: Name::new(id),
+                    },
+                });
+            }
             if let Some(unlock) = revoked {
                 books.totals.achievement_score = -i64::try_from(unlock.score).unwrap_or(i64::MAX);
                 books.ledger.push(LedgerDraft {

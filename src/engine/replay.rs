@@ -5,7 +5,15 @@
 //! were recorded, each at its own time (so caps, windows and streaks see the
 //! days they happened on). Kept from the old state: the time zone, the
 //! achievements the host granted, and the sum of manual adjustments (applied
-//! after the fold). The difference in each balance is written to the ledger
+//! after the fold). Revocations are reproduced from the ledger's `Revoked`
+//! entries, each before the activities recorded after it (one after the
+//! last activity comes after the grants and adjustments too), so what was
+//! paid before it stays paid and nothing after it unlocks the achievement
+//! again; a grant kept from the old state lifts it, as it did. (As
+//! adjustments are applied after the fold, an achievement an adjustment
+//! unlocked and a revocation then took away before further activities is
+//! not paid by the replay: it reports the difference.)
+//! The difference in each balance is written to the ledger
 //! as a `Replay` entry, so the ledger still sums to the balance and history
 //! is never edited.
 
@@ -13,7 +21,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::activity::UserId;
+use crate::activity::{ActivityId, UserId};
 use crate::ledger::{Currency, LedgerDraft, Reason};
 use crate::level::Level;
 use crate::outcome::{Event, Outcome};
@@ -117,11 +125,23 @@ impl Engine {
             ..UserState::default()
         };
         let mut refused = 0;
+        let (before, after) = self.revocations(user)?;
+        let mut before = before.into_iter().peekable();
         for activity in self.store.activities(user)? {
+            if let Some((_, ids)) = before.next_if(|(next, _)| *next == activity.id) {
+                for id in ids {
+                    // An id the catalog no longer has bars nothing.
+                    let _ = config.achievements.revoke(&mut state.achievements, &id);
+                }
+            }
             if crate::step::step(config, &mut state, &activity, activity.at).is_err() {
                 refused += 1;
             }
         }
+        // Revocations after the last activity (and any the activities did
+        // not meet in order, which would be a store's bug: kept, not lost)
+        // come last, after grants and adjustments.
+        let last: Vec<String> = before.flat_map(|(_, ids)| ids).chain(after).collect();
         // Grants and adjustments settle as `grant` and `adjust` do: a
         // grant's rewards may cross levels (bonus paid), and levels an
         // adjustment reaches count for the level achievements. What they
@@ -188,7 +208,51 @@ impl Engine {
         crate::step::settle_admin(config, &mut state, at, rose, &mut books, &mut events);
         books.totals.close(&state);
         crate::step::record_windows(config, &mut state, &books.totals, at);
+        // What they unlocked (an adjustment's level) stays paid, as it did
+        // live; an achievement granted now was granted after its revocation,
+        // which the grant lifted.
+        for id in last {
+            if !current.achievements.granted_ids().any(|g| g == id) {
+                let _ = config.achievements.revoke(&mut state.achievements, &id);
+            }
+        }
         Ok((state, refused))
+    }
+}
+
+/// Revoked achievement ids, grouped by the activity they preceded.
+type Preceding = Vec<(ActivityId, Vec<String>)>;
+
+impl Engine {
+    /// The revocations in `user`'s ledger, in order: those recorded before
+    /// an activity's entries, with that activity (the first recorded after
+    /// them), and those after the last activity's entries.
+    ///
+    /// An activity that wrote no ledger entry cannot be placed, so it is
+    /// folded before the revocations that follow it: it paid nothing, so it
+    /// unlocked nothing that pays (and a revocation after it takes away
+    /// what it did unlock).
+    fn revocations(&self, user: UserId) -> Result<(Preceding, Vec<String>), StoreError> {
+        let mut before: Preceding = Vec::new();
+        let mut pending = Vec::new();
+        let mut from = 0;
+        loop {
+            let page = self.store.ledger(user, from, 1024)?;
+            for entry in &page {
+                match (&entry.reason, &entry.activity) {
+                    (Reason::Revoked { achievement }, _) => pending.push(achievement.to_string()),
+                    (_, Some(activity)) if !pending.is_empty() => {
+                        before.push((activity.clone(), std::mem::take(&mut pending)));
+                    }
+                    _ => {}
+                }
+            }
+            from += page.len() as u64;
+            if page.len() < 1024 {
+                break;
+            }
+        }
+        Ok((before, pending))
     }
 }
 

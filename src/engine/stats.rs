@@ -50,8 +50,12 @@ pub struct UserStats {
 pub struct AchievementSummary {
     /// Achievements in the catalog.
     pub total: usize,
-    /// Achievements unlocked.
+    /// Achievements unlocked (a revoked one is not).
     pub unlocked: usize,
+    /// Achievements an admin revoked (and no grant has restored since):
+    /// they stay locked whatever the user does.
+    #[serde(default)]
+    pub revoked: usize,
     /// The achievement score (by rarity).
     pub score: u64,
     /// Points the unlocked achievements paid.
@@ -138,6 +142,7 @@ impl Engine {
             achievements: AchievementSummary {
                 total: config.achievements.len(),
                 unlocked: state.achievements.unlocked_count(),
+                revoked: state.achievements.revoked.len(),
                 score: state.achievements.score(),
                 points: achievement_points,
                 by_rarity,
@@ -155,7 +160,9 @@ impl Engine {
     }
 
     /// Progress on every achievement of the catalog, for the achievement
-    /// grid (a new user gets everyone's starting progress).
+    /// grid (a new user gets everyone's starting progress). A revoked
+    /// achievement is reported locked, though its progress may be complete
+    /// (see [`Catalog::progress`](crate::achievement::Catalog::progress)).
     pub fn achievement_progress(
         &self,
         user: UserId,

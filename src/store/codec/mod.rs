@@ -10,7 +10,9 @@
 //!
 //! Every blob starts with a format byte, so an encoding can change later
 //! without a schema migration; values written as JSON text by schema
-//! version 1 are still read (the SQLite value's type tells which).
+//! version 1 are still read (the SQLite value's type tells which). User
+//! states are at format 2 (format 1 and the revoked achievements); states
+//! of format 1 are still read, with nothing revoked.
 //! Integers are LEB128 varints (signed ones zigzag-encoded), strings a
 //! varint length and UTF-8 bytes, instants seconds and nanoseconds.
 
@@ -32,8 +34,13 @@ mod values;
 use values::encode_outcome_into;
 pub(super) use values::{decode_outcome, decode_state, encode_outcome, encode_state};
 
-/// The format byte of every blob this version writes.
+/// The format byte of every blob this version writes, but user states.
 const FORMAT: u8 = 1;
+
+/// The format byte of the user states this version writes: 2 is format 1
+/// followed by the revoked achievements; format 1 is still read (nothing
+/// revoked).
+pub(super) const STATE_FORMAT: u8 = 2;
 
 /// Capacity to reserve for a collection of `n` items read from a blob: no
 /// more than a few, since `n` comes from data that may be corrupt (a count
@@ -58,6 +65,14 @@ impl Writer {
     /// so two blobs can share one allocation.
     fn appending(mut bytes: Vec<u8>) -> Self {
         bytes.push(FORMAT);
+        Self(bytes)
+    }
+
+    /// A writer for one blob of an encoding whose format has moved on from
+    /// [`FORMAT`], its format byte written.
+    pub(super) fn with_format(format: u8) -> Self {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.push(format);
         Self(bytes)
     }
 
@@ -129,6 +144,25 @@ impl<'a> Reader<'a> {
     pub(super) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, StoreError> {
         match bytes.split_first() {
             Some((&FORMAT, rest)) => Ok(Self { bytes: rest, what }),
+            Some((format, _)) => Err(StoreError::Corrupt(format!(
+                "a stored {what} has unknown format {format}"
+            ))),
+            None => Err(StoreError::Corrupt(format!("a stored {what} is empty"))),
+        }
+    }
+
+    /// A reader of the blob `bytes` holding a `what` in any format from
+    /// [`FORMAT`] to `newest`, after its format byte, and that format (what
+    /// to read depends on it).
+    pub(super) fn versioned(
+        bytes: &'a [u8],
+        what: &'static str,
+        newest: u8,
+    ) -> Result<(Self, u8), StoreError> {
+        match bytes.split_first() {
+            Some((&format, rest)) if (FORMAT..=newest).contains(&format) => {
+                Ok((Self { bytes: rest, what }, format))
+            }
             Some((format, _)) => Err(StoreError::Corrupt(format!(
                 "a stored {what} has unknown format {format}"
             ))),

@@ -6,10 +6,10 @@
 //! here instead of being silently dropped; such a change must also change
 //! the format byte (and keep reading the old one).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{Reader, Writer};
+use super::{Reader, STATE_FORMAT, Writer};
 use crate::achievement::{AchievementProgress, AchievementState, Rarity, Unlock, Unlocked};
 use crate::activity::{ActivityId, Metrics, UserId};
 use crate::ledger::Currency;
@@ -82,6 +82,26 @@ fn read_currency(r: &mut Reader<'_>) -> Result<Currency, StoreError> {
     }
 }
 
+/// The revoked achievements (state format 2): their count, then each id.
+fn write_revoked(w: &mut Writer, revoked: &BTreeSet<Name>) {
+    w.u64(revoked.len() as u64);
+    for id in revoked {
+        w.str(id);
+    }
+}
+
+/// What [`write_revoked`] wrote, or nothing revoked for a state of format 1
+/// (written before revocations were remembered).
+fn read_revoked(r: &mut Reader<'_>, format: u8) -> Result<BTreeSet<Name>, StoreError> {
+    let mut revoked = BTreeSet::new();
+    if format >= 2 {
+        for _ in 0..r.len()? {
+            revoked.insert(r.name()?);
+        }
+    }
+    Ok(revoked)
+}
+
 /// A user's state.
 pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
     let UserState {
@@ -96,7 +116,7 @@ pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
         achievements,
         windows,
     } = state;
-    let mut w = Writer::new();
+    let mut w = Writer::with_format(STATE_FORMAT);
     w.u64(*xp);
     w.u64(*points);
     w.u64(u64::from(*level));
@@ -152,6 +172,7 @@ pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
         unlocked,
         counters,
         score,
+        revoked,
     } = achievements;
     write_map(&mut w, unlocked, |w, u| {
         let Unlocked {
@@ -177,12 +198,14 @@ pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
         w.date(*window);
         w.u64(*amount);
     });
+    // Last, so format 1 is format 2 without it.
+    write_revoked(&mut w, revoked);
     w.finish()
 }
 
 /// What [`encode_state`] wrote.
 pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreError> {
-    let mut r = Reader::new(bytes, "user state")?;
+    let (mut r, format) = Reader::versioned(bytes, "user state", STATE_FORMAT)?;
     let xp = r.u64()?;
     let points = r.u64()?;
     let level = r.u32()?;
@@ -218,7 +241,7 @@ pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreErr
             })
         })?,
     };
-    let achievements = AchievementState {
+    let mut achievements = AchievementState {
         unlocked: read_map(&mut r, |r| {
             Ok(Unlocked {
                 at: r.instant()?,
@@ -229,6 +252,7 @@ pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreErr
         })?,
         counters: read_map(&mut r, |r| read_vec(r, |r| Ok((r.date()?, r.u64()?))))?,
         score: r.u64()?,
+        revoked: BTreeSet::new(),
     };
     let windows = read_map(&mut r, |r| {
         Ok(WindowGain {
@@ -236,6 +260,7 @@ pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreErr
             amount: r.u64()?,
         })
     })?;
+    achievements.revoked = read_revoked(&mut r, format)?;
     r.end()?;
     Ok(UserState {
         xp,
@@ -684,6 +709,7 @@ mod tests {
             .achievements
             .counters
             .insert("c".into(), vec![(day, 2)]);
+        state.achievements.revoked = ["ach_b".into(), "ach_a-ü".into()].into();
         state.windows.insert(
             "xp_daily".into(),
             WindowGain {
@@ -734,6 +760,54 @@ mod tests {
             decode_outcome(&encode_outcome(&outcome)).ok(),
             Some(outcome)
         );
+    }
+
+    #[test]
+    fn a_state_of_format_1_reads_with_nothing_revoked() {
+        // Written by the encoder before revocations were remembered (level
+        // 2, 170 XP, 3 points, one post, `ach_first_post` unlocked): frozen
+        // bytes, so the old format stays readable whatever the encoder does.
+        const FORMAT_1: [u8; 50] = [
+            1, 170, 1, 3, 2, 0, 1, 5, 112, 111, 115, 116, 115, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 14,
+            97, 99, 104, 95, 102, 105, 114, 115, 116, 95, 112, 111, 115, 116, 226, 241, 181, 159,
+            13, 5, 1, 0, 10, 0, 10, 0,
+        ];
+        let decoded = decode_state(&FORMAT_1);
+        assert!(decoded.is_ok(), "{decoded:?}");
+        let state = decoded.unwrap_or_default();
+        assert_eq!((state.xp, state.points, state.level), (170, 3, 2));
+        assert_eq!(state.metrics.get("posts"), 1);
+        assert!(state.achievements.is_unlocked("ach_first_post"));
+        assert_eq!(state.achievements.score(), 10);
+        assert!(state.achievements.revoked.is_empty());
+        // Written again, it is format 2, and reads back the same.
+        let again = encode_state(&state);
+        assert_eq!(again.first(), Some(&STATE_FORMAT));
+        assert_eq!(decode_state(&again).ok(), Some(state));
+        // A format 1 blob with the revoked set appended is not format 1.
+        let mut longer = FORMAT_1.to_vec();
+        longer.push(0);
+        assert!(decode_state(&longer).is_err());
+        // Formats this build does not know are refused, not guessed at.
+        for format in [0, STATE_FORMAT + 1] {
+            let mut other = FORMAT_1.to_vec();
+            other[0] = format;
+            assert!(decode_state(&other).is_err(), "format {format}");
+        }
+    }
+
+    #[test]
+    fn revocations_round_trip_and_only_states_use_format_2() {
+        let (state, outcome) = sample();
+        let bytes = encode_state(&state);
+        assert_eq!(bytes.first(), Some(&2));
+        let back = decode_state(&bytes).unwrap_or_default();
+        assert_eq!(
+            back.achievements.revoked_ids().collect::<Vec<_>>(),
+            ["ach_a-ü", "ach_b"]
+        );
+        // Other blobs keep format 1 (older builds still read them).
+        assert_eq!(encode_outcome(&outcome).first(), Some(&1));
     }
 
     #[test]
