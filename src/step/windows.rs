@@ -2,13 +2,14 @@
 //! the user's state so the boards can be rebuilt from states alone (on
 //! start, after a replay).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::Config;
 use crate::leaderboard::{ScoreMode, Source};
 use crate::name::Name;
 use crate::outcome::Totals;
 use crate::state::{UserState, WindowGain};
+use crate::time::{Tz, local_date};
 
 /// What an outcome changed of a board's source: the increase, and the value
 /// afterwards. `None` if it did not touch the source.
@@ -53,6 +54,9 @@ pub(crate) fn record_windows(
     totals: &Totals,
     at: DateTime<Utc>,
 ) {
+    // Boards share a handful of zones; a zone's offset lookup is most of
+    // what finding a window costs, so each zone's local date is found once.
+    let mut local: Option<(Tz, NaiveDate)> = None;
     for board in &config.boards {
         let Some(kind) = board.window.period_kind() else {
             continue;
@@ -65,7 +69,15 @@ pub(crate) fn record_windows(
         if board.mode == ScoreMode::Increment && increase == 0 {
             continue;
         }
-        let window = kind.containing(at, board.time_zone).first_day();
+        let date = match local {
+            Some((tz, date)) if tz == board.time_zone => date,
+            _ => {
+                let date = local_date(at, board.time_zone);
+                local = Some((board.time_zone, date));
+                date
+            }
+        };
+        let window = kind.of_date(date).first_day();
         let fresh = WindowGain { window, amount: 0 };
         let gain = match state.windows.get_mut(board.id.as_str()) {
             Some(gain) if gain.window > window => continue,
