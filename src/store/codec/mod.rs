@@ -15,24 +15,32 @@
 //! of format 1 are still read, with nothing revoked.
 //! Integers are LEB128 varints (signed ones zigzag-encoded), strings a
 //! varint length and UTF-8 bytes, instants seconds and nanoseconds.
+//!
+//! Here: the activity and ledger encodings; the primitives are in `wire`,
+//! the user state's encoding in `state`, the outcome's in `outcome`.
 
 // The state and ledger encodings serve only `SqliteStore`.
 #![cfg_attr(not(feature = "sqlite"), allow(dead_code, unused_imports))]
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::activity::{Activity, ActivityId, UserId};
-use crate::ledger::{Currency, LedgerDraft, LedgerEntry, Reason};
-use crate::name::Name;
+use crate::ledger::{LedgerDraft, LedgerEntry, Reason};
 use crate::outcome::Outcome;
 use crate::store::StoreError;
 
-mod values;
+mod outcome;
+#[cfg(test)]
+mod round_trip;
+mod state;
+mod wire;
 
-use values::encode_outcome_into;
-pub(super) use values::{decode_outcome, decode_state, encode_outcome, encode_state};
+use outcome::encode_outcome_into;
+pub(super) use outcome::{decode_outcome, encode_outcome};
+pub(super) use state::{decode_state, encode_state};
+use wire::{Reader, Writer};
 
 /// The format byte of every blob this version writes, but user states.
 const FORMAT: u8 = 1;
@@ -47,246 +55,6 @@ pub(super) const STATE_FORMAT: u8 = 2;
 /// bounded only by the blob's length would still ask for 100× its size).
 pub(super) fn preallocate(n: usize) -> usize {
     n.min(16)
-}
-
-/// Appends values to a byte buffer.
-#[derive(Debug, Default)]
-pub(super) struct Writer(Vec<u8>);
-
-impl Writer {
-    /// A writer for one blob, its format byte written.
-    pub(super) fn new() -> Self {
-        let mut bytes = Vec::with_capacity(64);
-        bytes.push(FORMAT);
-        Self(bytes)
-    }
-
-    /// A writer that appends a blob to `bytes` (its format byte written),
-    /// so two blobs can share one allocation.
-    fn appending(mut bytes: Vec<u8>) -> Self {
-        bytes.push(FORMAT);
-        Self(bytes)
-    }
-
-    /// A writer for one blob of an encoding whose format has moved on from
-    /// [`FORMAT`], its format byte written.
-    pub(super) fn with_format(format: u8) -> Self {
-        let mut bytes = Vec::with_capacity(64);
-        bytes.push(format);
-        Self(bytes)
-    }
-
-    /// The encoded blob.
-    pub(super) fn finish(self) -> Vec<u8> {
-        self.0
-    }
-
-    pub(super) fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-
-    pub(super) fn u64(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-    }
-
-    pub(super) fn i64(&mut self, v: i64) {
-        self.u64(((v << 1) ^ (v >> 63)) as u64);
-    }
-
-    pub(super) fn str(&mut self, s: &str) {
-        self.u64(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-
-    pub(super) fn instant(&mut self, at: DateTime<Utc>) {
-        self.i64(at.timestamp());
-        self.u64(u64::from(at.timestamp_subsec_nanos()));
-    }
-
-    pub(super) fn bool(&mut self, v: bool) {
-        self.u8(u8::from(v));
-    }
-
-    /// The exact bits, little-endian (a varint of float bits saves nothing).
-    pub(super) fn f64(&mut self, v: f64) {
-        self.0.extend_from_slice(&v.to_bits().to_le_bytes());
-    }
-
-    pub(super) fn date(&mut self, d: NaiveDate) {
-        self.i64(i64::from(d.num_days_from_ce()));
-    }
-
-    /// `None` as 0, `Some(v)` as 1 and `v`.
-    pub(super) fn option<T>(&mut self, v: Option<T>, mut write: impl FnMut(&mut Self, T)) {
-        match v {
-            None => self.u8(0),
-            Some(v) => {
-                self.u8(1);
-                write(self, v);
-            }
-        }
-    }
-}
-
-/// Reads values back from a blob, refusing truncated or malformed input.
-#[derive(Debug)]
-pub(super) struct Reader<'a> {
-    bytes: &'a [u8],
-    what: &'static str,
-}
-
-impl<'a> Reader<'a> {
-    /// A reader of the blob `bytes` holding a `what`, after its format byte.
-    pub(super) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, StoreError> {
-        match bytes.split_first() {
-            Some((&FORMAT, rest)) => Ok(Self { bytes: rest, what }),
-            Some((format, _)) => Err(StoreError::Corrupt(format!(
-                "a stored {what} has unknown format {format}"
-            ))),
-            None => Err(StoreError::Corrupt(format!("a stored {what} is empty"))),
-        }
-    }
-
-    /// A reader of the blob `bytes` holding a `what` in any format from
-    /// [`FORMAT`] to `newest`, after its format byte, and that format (what
-    /// to read depends on it).
-    pub(super) fn versioned(
-        bytes: &'a [u8],
-        what: &'static str,
-        newest: u8,
-    ) -> Result<(Self, u8), StoreError> {
-        match bytes.split_first() {
-            Some((&format, rest)) if (FORMAT..=newest).contains(&format) => {
-                Ok((Self { bytes: rest, what }, format))
-            }
-            Some((format, _)) => Err(StoreError::Corrupt(format!(
-                "a stored {what} has unknown format {format}"
-            ))),
-            None => Err(StoreError::Corrupt(format!("a stored {what} is empty"))),
-        }
-    }
-
-    pub(super) fn bad(&self, problem: &str) -> StoreError {
-        StoreError::Corrupt(format!("a stored {} does not decode: {problem}", self.what))
-    }
-
-    /// Everything was read: trailing bytes mean the blob is not what we
-    /// think it is.
-    pub(super) fn end(&self) -> Result<(), StoreError> {
-        if self.bytes.is_empty() {
-            Ok(())
-        } else {
-            Err(self.bad("trailing bytes"))
-        }
-    }
-
-    pub(super) fn u8(&mut self) -> Result<u8, StoreError> {
-        let (&b, rest) = self
-            .bytes
-            .split_first()
-            .ok_or_else(|| self.bad("truncated"))?;
-        self.bytes = rest;
-        Ok(b)
-    }
-
-    pub(super) fn u64(&mut self) -> Result<u64, StoreError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            // The tenth byte holds only the top bit: more would be cut off.
-            if shift == 63 && b > 1 {
-                return Err(self.bad("varint overflows 64 bits"));
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(self.bad("varint too long"))
-    }
-
-    pub(super) fn u32(&mut self) -> Result<u32, StoreError> {
-        let v = self.u64()?;
-        u32::try_from(v).map_err(|_| self.bad("integer out of range"))
-    }
-
-    pub(super) fn i64(&mut self) -> Result<i64, StoreError> {
-        let v = self.u64()?;
-        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
-    }
-
-    /// A count of items still to come, bounded by the remaining bytes (an
-    /// item takes at least one). Items can be a hundred times larger in
-    /// memory than their smallest encoding, so a collection is sized with
-    /// [`preallocate`], never with a count read from the blob.
-    pub(super) fn len(&mut self) -> Result<usize, StoreError> {
-        let n = self.u64()?;
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= self.bytes.len())
-            .ok_or_else(|| self.bad("count larger than the blob"))
-    }
-
-    pub(super) fn str(&mut self) -> Result<String, StoreError> {
-        self.borrowed_str().map(str::to_owned)
-    }
-
-    /// A string read as a [`Name`] (short names without allocating).
-    pub(super) fn name(&mut self) -> Result<Name, StoreError> {
-        self.borrowed_str().map(Name::new)
-    }
-
-    fn borrowed_str(&mut self) -> Result<&'a str, StoreError> {
-        let n = self.len()?;
-        let (s, rest) = self.bytes.split_at(n);
-        let s = std::str::from_utf8(s).map_err(|_| self.bad("invalid UTF-8"))?;
-        self.bytes = rest;
-        Ok(s)
-    }
-
-    pub(super) fn bool(&mut self) -> Result<bool, StoreError> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(self.bad("invalid boolean")),
-        }
-    }
-
-    pub(super) fn f64(&mut self) -> Result<f64, StoreError> {
-        let (bits, rest) = self
-            .bytes
-            .split_first_chunk::<8>()
-            .ok_or_else(|| self.bad("truncated"))?;
-        self.bytes = rest;
-        Ok(f64::from_bits(u64::from_le_bytes(*bits)))
-    }
-
-    pub(super) fn date(&mut self) -> Result<NaiveDate, StoreError> {
-        let days = i32::try_from(self.i64()?).map_err(|_| self.bad("date out of range"))?;
-        NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| self.bad("date out of range"))
-    }
-
-    /// What [`Writer::option`] wrote.
-    pub(super) fn option<T>(
-        &mut self,
-        mut read: impl FnMut(&mut Self) -> Result<T, StoreError>,
-    ) -> Result<Option<T>, StoreError> {
-        match self.u8()? {
-            0 => Ok(None),
-            1 => read(self).map(Some),
-            _ => Err(self.bad("invalid option")),
-        }
-    }
-
-    pub(super) fn instant(&mut self) -> Result<DateTime<Utc>, StoreError> {
-        let secs = self.i64()?;
-        let nanos = self.u32()?;
-        DateTime::from_timestamp(secs, nanos).ok_or_else(|| self.bad("instant out of range"))
-    }
 }
 
 /// An activity, less its id and user (columns of their own).
@@ -315,9 +83,7 @@ fn encode_activity_into(mut w: Writer, a: &Activity) -> Vec<u8> {
 /// the memory store keeps per recorded activity, in one allocation sized
 /// for a typical pair, where two blobs grown separately took five.
 pub(super) fn encode_activity_and_outcome(a: &Activity, outcome: &Outcome) -> (Box<[u8]>, usize) {
-    let mut w = Writer(Vec::with_capacity(256));
-    w.u8(FORMAT);
-    let bytes = encode_activity_into(w, a);
+    let bytes = encode_activity_into(Writer::appending(Vec::with_capacity(256)), a);
     let split = bytes.len();
     let bytes = encode_outcome_into(Writer::appending(bytes), outcome);
     (bytes.into_boxed_slice(), split)
@@ -360,10 +126,7 @@ pub(super) fn encode_ledger(at: DateTime<Utc>, drafts: &[LedgerDraft]) -> Vec<u8
     w.instant(at);
     w.u64(drafts.len() as u64);
     for d in drafts {
-        w.u8(match d.currency {
-            Currency::Xp => 0,
-            Currency::Points => 1,
-        });
+        w.currency(d.currency);
         w.i64(d.amount);
         // Exhaustive on purpose: a new reason must get a tag here.
         match &d.reason {
@@ -418,11 +181,7 @@ pub(super) fn decode_ledger(
     let n = r.len()?;
     let mut entries = Vec::with_capacity(preallocate(n));
     for seq in (first_seq..).take(n) {
-        let currency = match r.u8()? {
-            0 => Currency::Xp,
-            1 => Currency::Points,
-            _ => return Err(r.bad("unknown currency")),
-        };
+        let currency = r.currency()?;
         let amount = r.i64()?;
         let reason = match r.u8()? {
             0 => Reason::Activity { kind: r.name()? },
@@ -468,6 +227,7 @@ pub(super) fn ledger_count(bytes: &[u8]) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::Currency;
     use chrono::TimeZone;
 
     #[test]

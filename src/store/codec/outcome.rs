@@ -1,0 +1,428 @@
+//! The binary encoding of an outcome: its events, award and totals.
+//!
+//! Every struct is destructured without `..` and every enum matched without
+//! a wildcard, so a field or variant added to these types fails to compile
+//! here instead of being silently dropped; such a change must also change
+//! the format byte (and keep reading the old one).
+
+use std::sync::Arc;
+
+use super::wire::{Reader, Writer};
+use crate::achievement::{AchievementProgress, Rarity, Unlock};
+use crate::activity::{ActivityId, UserId};
+use crate::outcome::{Event, MetricChange, Outcome, Totals};
+use crate::quest::QuestCompleted;
+use crate::store::StoreError;
+use crate::streak::StreakChange;
+use crate::xp::{Award, Limit, Limited};
+
+fn write_metric_changes(w: &mut Writer, changes: &[MetricChange]) {
+    w.seq(changes, |w, c| {
+        let MetricChange { metric, by, total } = c;
+        w.str(metric);
+        w.u64(*by);
+        w.u64(*total);
+    });
+}
+
+fn read_metric_changes(r: &mut Reader<'_>) -> Result<Vec<MetricChange>, StoreError> {
+    r.seq(|r| {
+        Ok(MetricChange {
+            metric: r.name()?,
+            by: r.u64()?,
+            total: r.u64()?,
+        })
+    })
+}
+
+/// An outcome.
+pub(in crate::store) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
+    encode_outcome_into(Writer::new(), outcome)
+}
+
+pub(super) fn encode_outcome_into(mut w: Writer, outcome: &Outcome) -> Vec<u8> {
+    let Outcome {
+        user,
+        activity,
+        at,
+        events,
+        totals,
+    } = outcome;
+    w.u64(user.0);
+    w.option(activity.as_ref(), |w, id| w.str(&id.0));
+    w.instant(*at);
+    w.seq(events, write_event);
+    let Totals {
+        xp,
+        points,
+        achievement_score,
+        xp_after,
+        points_after,
+        achievement_score_after,
+        metrics,
+    } = totals;
+    w.i64(*xp);
+    w.i64(*points);
+    w.i64(*achievement_score);
+    w.u64(*xp_after);
+    w.u64(*points_after);
+    w.u64(*achievement_score_after);
+    write_metric_changes(&mut w, metrics);
+    w.finish()
+}
+
+/// What [`encode_outcome`] wrote.
+pub(in crate::store) fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreError> {
+    let mut r = Reader::new(bytes, "outcome")?;
+    let user = UserId(r.u64()?);
+    let activity = r.option(|r| r.name().map(ActivityId))?;
+    let at = r.instant()?;
+    let events = r.seq(read_event)?;
+    let totals = Totals {
+        xp: r.i64()?,
+        points: r.i64()?,
+        achievement_score: r.i64()?,
+        xp_after: r.u64()?,
+        points_after: r.u64()?,
+        achievement_score_after: r.u64()?,
+        metrics: read_metric_changes(&mut r)?,
+    };
+    r.end()?;
+    Ok(Outcome {
+        user,
+        activity,
+        at,
+        events,
+        totals,
+    })
+}
+
+fn write_event(w: &mut Writer, event: &Event) {
+    match event {
+        Event::XpAwarded { amount, award } => {
+            w.u8(0);
+            w.u64(*amount);
+            write_award(w, award);
+        }
+        Event::LevelUp { level, bonus_xp } => {
+            w.u8(1);
+            w.u64(u64::from(*level));
+            w.u64(*bonus_xp);
+        }
+        Event::LevelDown { level } => {
+            w.u8(2);
+            w.u64(u64::from(*level));
+        }
+        Event::AchievementUnlocked(unlock) => {
+            w.u8(3);
+            let Unlock {
+                id,
+                code,
+                name,
+                tier,
+                rarity,
+                xp,
+                points,
+                score,
+            } = unlock;
+            w.str(id);
+            w.str(code);
+            w.str(name);
+            w.option(*tier, |w, t| w.u64(u64::from(t)));
+            w.u8(match rarity {
+                Rarity::Common => 0,
+                Rarity::Uncommon => 1,
+                Rarity::Rare => 2,
+                Rarity::Epic => 3,
+                Rarity::Legendary => 4,
+                Rarity::Mythic => 5,
+            });
+            w.u64(*xp);
+            w.u64(*points);
+            w.u64(*score);
+        }
+        Event::AchievementProgress { progress } => {
+            w.u8(4);
+            w.seq(progress, |w, p| {
+                let AchievementProgress {
+                    id,
+                    current,
+                    target,
+                    fraction,
+                    unlocked,
+                } = p;
+                w.str(id);
+                w.u64(*current);
+                w.u64(*target);
+                w.f64(*fraction);
+                w.bool(*unlocked);
+            });
+        }
+        Event::AchievementRevoked { id } => {
+            w.u8(5);
+            w.str(id);
+        }
+        Event::QuestCompleted(q) => {
+            w.u8(6);
+            let QuestCompleted {
+                quest,
+                window,
+                xp,
+                points,
+            } = q;
+            w.str(quest);
+            w.date(*window);
+            w.u64(*xp);
+            w.u64(*points);
+        }
+        Event::Streak(change) => {
+            w.u8(7);
+            write_streak_change(w, change);
+        }
+        Event::PointsEarned { amount } => {
+            w.u8(8);
+            w.u64(*amount);
+        }
+        Event::MetricsIncremented { metrics } => {
+            w.u8(9);
+            write_metric_changes(w, metrics);
+        }
+        Event::Adjusted {
+            currency,
+            amount,
+            note,
+        } => {
+            w.u8(10);
+            w.currency(*currency);
+            w.i64(*amount);
+            w.str(note);
+        }
+        Event::TimeZoneChanged { time_zone } => {
+            w.u8(11);
+            w.str(time_zone.name());
+        }
+        Event::BoardReset { board } => {
+            w.u8(12);
+            w.str(board);
+        }
+        Event::Replayed { xp, points } => {
+            w.u8(13);
+            w.i64(*xp);
+            w.i64(*points);
+        }
+    }
+}
+
+fn read_event(r: &mut Reader<'_>) -> Result<Event, StoreError> {
+    Ok(match r.u8()? {
+        0 => Event::XpAwarded {
+            amount: r.u64()?,
+            award: read_award(r)?,
+        },
+        1 => Event::LevelUp {
+            level: r.u32()?,
+            bonus_xp: r.u64()?,
+        },
+        2 => Event::LevelDown { level: r.u32()? },
+        3 => Event::AchievementUnlocked(Unlock {
+            id: r.str()?,
+            code: r.str()?,
+            name: r.str()?,
+            tier: r.option(Reader::u32)?,
+            rarity: match r.u8()? {
+                0 => Rarity::Common,
+                1 => Rarity::Uncommon,
+                2 => Rarity::Rare,
+                3 => Rarity::Epic,
+                4 => Rarity::Legendary,
+                5 => Rarity::Mythic,
+                _ => return Err(r.bad("unknown rarity")),
+            },
+            xp: r.u64()?,
+            points: r.u64()?,
+            score: r.u64()?,
+        }),
+        4 => Event::AchievementProgress {
+            progress: r.seq(|r| {
+                Ok(AchievementProgress {
+                    id: Arc::from(r.str()?),
+                    current: r.u64()?,
+                    target: r.u64()?,
+                    fraction: r.f64()?,
+                    unlocked: r.bool()?,
+                })
+            })?,
+        },
+        5 => Event::AchievementRevoked { id: r.str()? },
+        6 => Event::QuestCompleted(QuestCompleted {
+            quest: r.name()?,
+            window: r.date()?,
+            xp: r.u64()?,
+            points: r.u64()?,
+        }),
+        7 => Event::Streak(read_streak_change(r)?),
+        8 => Event::PointsEarned { amount: r.u64()? },
+        9 => Event::MetricsIncremented {
+            metrics: read_metric_changes(r)?,
+        },
+        10 => Event::Adjusted {
+            currency: r.currency()?,
+            amount: r.i64()?,
+            note: r.str()?,
+        },
+        11 => Event::TimeZoneChanged { time_zone: r.tz()? },
+        12 => Event::BoardReset { board: r.str()? },
+        13 => Event::Replayed {
+            xp: r.i64()?,
+            points: r.i64()?,
+        },
+        _ => return Err(r.bad("unknown event")),
+    })
+}
+
+fn write_award(w: &mut Writer, award: &Award) {
+    let Award {
+        kind,
+        at,
+        day,
+        week,
+        base,
+        multiplier_permille,
+        boosts,
+        limited,
+        xp,
+        points,
+        counted,
+    } = award;
+    w.str(kind);
+    w.instant(*at);
+    w.date(*day);
+    w.date(*week);
+    w.u64(*base);
+    w.u64(u64::from(*multiplier_permille));
+    w.seq(boosts, |w, b| w.str(b));
+    w.seq(limited, |w, l| {
+        let Limited {
+            limit,
+            removed,
+            refused,
+        } = l;
+        match limit {
+            Limit::Cooldown {
+                secs,
+                remaining_secs,
+            } => {
+                w.u8(0);
+                w.u64(u64::from(*secs));
+                w.i64(*remaining_secs);
+            }
+            Limit::MaxPerActivity { max } => {
+                w.u8(1);
+                w.u64(*max);
+            }
+            Limit::DailyCap { cap } => {
+                w.u8(2);
+                w.u64(*cap);
+            }
+            Limit::WeeklyCap { cap } => {
+                w.u8(3);
+                w.u64(*cap);
+            }
+        }
+        w.u64(*removed);
+        w.bool(*refused);
+    });
+    w.u64(*xp);
+    w.u64(*points);
+    w.bool(*counted);
+}
+
+fn read_award(r: &mut Reader<'_>) -> Result<Award, StoreError> {
+    Ok(Award {
+        kind: r.name()?,
+        at: r.instant()?,
+        day: r.date()?,
+        week: r.date()?,
+        base: r.u64()?,
+        multiplier_permille: r.u32()?,
+        boosts: r.seq(Reader::str)?,
+        limited: r.seq(|r| {
+            let limit = match r.u8()? {
+                0 => Limit::Cooldown {
+                    secs: r.u32()?,
+                    remaining_secs: r.i64()?,
+                },
+                1 => Limit::MaxPerActivity { max: r.u64()? },
+                2 => Limit::DailyCap { cap: r.u64()? },
+                3 => Limit::WeeklyCap { cap: r.u64()? },
+                _ => return Err(r.bad("unknown limit")),
+            };
+            Ok(Limited {
+                limit,
+                removed: r.u64()?,
+                refused: r.bool()?,
+            })
+        })?,
+        xp: r.u64()?,
+        points: r.u64()?,
+        counted: r.bool()?,
+    })
+}
+
+fn write_streak_change(w: &mut Writer, change: &StreakChange) {
+    match change {
+        StreakChange::SameDay => w.u8(0),
+        StreakChange::Late => w.u8(1),
+        StreakChange::Started => w.u8(2),
+        StreakChange::Extended {
+            days,
+            bonus_xp,
+            milestone,
+            freeze_earned,
+        } => {
+            w.u8(3);
+            w.u64(u64::from(*days));
+            w.u64(*bonus_xp);
+            w.option(*milestone, |w, m| w.u64(u64::from(m)));
+            w.bool(*freeze_earned);
+        }
+        StreakChange::Frozen {
+            days,
+            freezes_used,
+            bonus_xp,
+            milestone,
+        } => {
+            w.u8(4);
+            w.u64(u64::from(*days));
+            w.u64(u64::from(*freezes_used));
+            w.u64(*bonus_xp);
+            w.option(*milestone, |w, m| w.u64(u64::from(m)));
+        }
+        StreakChange::Broken { previous } => {
+            w.u8(5);
+            w.u64(u64::from(*previous));
+        }
+    }
+}
+
+fn read_streak_change(r: &mut Reader<'_>) -> Result<StreakChange, StoreError> {
+    Ok(match r.u8()? {
+        0 => StreakChange::SameDay,
+        1 => StreakChange::Late,
+        2 => StreakChange::Started,
+        3 => StreakChange::Extended {
+            days: r.u32()?,
+            bonus_xp: r.u64()?,
+            milestone: r.option(Reader::u32)?,
+            freeze_earned: r.bool()?,
+        },
+        4 => StreakChange::Frozen {
+            days: r.u32()?,
+            freezes_used: r.u32()?,
+            bonus_xp: r.u64()?,
+            milestone: r.option(Reader::u32)?,
+        },
+        5 => StreakChange::Broken { previous: r.u32()? },
+        _ => return Err(r.bad("unknown streak change")),
+    })
+}
