@@ -157,6 +157,10 @@ pub enum StreakChange {
         bonus_xp: u64,
         /// The milestone reached, if any.
         milestone: Option<u32>,
+        /// Whether a freeze was earned (the new length completed a run),
+        /// after the ones spent.
+        #[serde(default)]
+        freeze_earned: bool,
     },
     /// Too many days were missed: the streak restarts at 1.
     Broken {
@@ -244,6 +248,7 @@ impl StreakRules {
                 freezes_used: missed,
                 bonus_xp,
                 milestone,
+                freeze_earned,
             }
         } else {
             StreakChange::Extended {
@@ -290,6 +295,32 @@ fn missed_days(last: NaiveDate, today: NaiveDate, tz: Tz) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frozen_day_that_completes_a_run_says_it_earned_a_freeze() {
+        let rules = StreakRules::sparkle();
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        let mut state = StreakState {
+            current: 6,
+            longest: 6,
+            freezes: 1,
+            last_day: Some(day),
+        };
+        let at = start_of_day(day + TimeDelta::days(2), Tz::UTC) + TimeDelta::hours(9);
+        let change = rules.record(&mut state, at, Tz::UTC);
+        assert_eq!(
+            change,
+            StreakChange::Frozen {
+                days: 7,
+                freezes_used: 1,
+                bonus_xp: 35,
+                milestone: Some(7),
+                freeze_earned: true,
+            }
+        );
+        // One spent on the missed day, one earned by the seventh.
+        assert_eq!(state.freezes, 1);
+    }
 
     #[test]
     fn a_date_the_zone_skipped_is_not_a_missed_day() {

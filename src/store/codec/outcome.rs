@@ -391,12 +391,16 @@ fn write_streak_change(w: &mut Writer, change: &StreakChange) {
             freezes_used,
             bonus_xp,
             milestone,
+            freeze_earned,
         } => {
-            w.u8(4);
+            // Tag 4 was `Frozen` before it said whether a freeze was
+            // earned; it is still read, as no freeze earned.
+            w.u8(6);
             w.u64(u64::from(*days));
             w.u64(u64::from(*freezes_used));
             w.u64(*bonus_xp);
             w.option(*milestone, |w, m| w.u64(u64::from(m)));
+            w.bool(*freeze_earned);
         }
         StreakChange::Broken { previous } => {
             w.u8(5);
@@ -421,8 +425,39 @@ fn read_streak_change(r: &mut Reader<'_>) -> Result<StreakChange, StoreError> {
             freezes_used: r.u32()?,
             bonus_xp: r.u64()?,
             milestone: r.option(Reader::u32)?,
+            freeze_earned: false,
+        },
+        6 => StreakChange::Frozen {
+            days: r.u32()?,
+            freezes_used: r.u32()?,
+            bonus_xp: r.u64()?,
+            milestone: r.option(Reader::u32)?,
+            freeze_earned: r.bool()?,
         },
         5 => StreakChange::Broken { previous: r.u32()? },
         _ => return Err(r.bad("unknown streak change")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Reader, StreakChange, read_streak_change};
+
+    #[test]
+    fn a_frozen_streak_written_before_it_told_of_freezes_earned_still_reads() {
+        // Tag 4, 7 days, 1 freeze used, 35 XP, milestone 7: the layout
+        // written before `freeze_earned` existed.
+        let old = [1, 4, 7, 1, 35, 1, 7];
+        let read = Reader::new(&old, "test").and_then(|mut r| read_streak_change(&mut r));
+        assert_eq!(
+            read.ok(),
+            Some(StreakChange::Frozen {
+                days: 7,
+                freezes_used: 1,
+                bonus_xp: 35,
+                milestone: Some(7),
+                freeze_earned: false,
+            })
+        );
+    }
 }

@@ -49,6 +49,7 @@ fn sample() -> (UserState, Outcome) {
             freezes_used: 1,
             bonus_xp: 0,
             milestone: Some(7),
+            freeze_earned: true,
         }),
         Event::AchievementProgress {
             progress: vec![AchievementProgress {
