@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::achievement::AchievementState;
@@ -42,6 +42,12 @@ pub struct UserState {
     /// What the user gained in the current window of each windowed board,
     /// by board id, so boards can be rebuilt from states alone.
     pub windows: BTreeMap<Name, WindowGain>,
+    /// When the user's score last changed on each board that ranks ties by
+    /// who reached the score first ([`RankPolicy::Ordinal`]), by board id,
+    /// so a board rebuilt from states keeps that order.
+    ///
+    /// [`RankPolicy::Ordinal`]: crate::leaderboard::RankPolicy::Ordinal
+    pub reached: BTreeMap<Name, DateTime<Utc>>,
 }
 
 impl Default for UserState {
@@ -57,6 +63,7 @@ impl Default for UserState {
             quests: QuestState::default(),
             achievements: AchievementState::default(),
             windows: BTreeMap::new(),
+            reached: BTreeMap::new(),
         }
     }
 }

@@ -615,3 +615,66 @@ fn admin_levels_unlock_level_achievements_and_replay_agrees() {
     let report = engine.replay_dry_run().unwrap();
     assert!(report.changes.is_empty(), "{:?}", report.changes);
 }
+
+/// Ordinal boards give a tie to whoever reached the score first; a board
+/// rebuilt from the stored states (a restart) keeps that order instead of
+/// falling back to user ids.
+#[test]
+fn ordinal_ties_keep_who_reached_first_across_a_restart() {
+    use gamify::leaderboard::{BoardSpec, BoardWindow, RankPolicy, Source};
+    let mut config = Config::sparkle();
+    config.boards = [
+        ("xp_all_time", BoardWindow::AllTime),
+        ("xp_daily", BoardWindow::Day),
+    ]
+    .into_iter()
+    .map(|(id, window)| {
+        let mut spec = BoardSpec::new(id, Source::Xp, window);
+        spec.policy = RankPolicy::Ordinal;
+        spec
+    })
+    .collect();
+    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(t0()));
+    let engine = Engine::builder(config.clone())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // Users 3, then 1, then 2 make the same post: equal XP, reached in
+    // that order.
+    for (i, user) in [3, 1, 2].into_iter().enumerate() {
+        let at = t0() + TimeDelta::minutes(i as i64);
+        clock.set(at);
+        engine
+            .record(Activity::new(
+                format!("p{user}"),
+                UserId(user),
+                "post_created",
+                at,
+            ))
+            .unwrap();
+    }
+    let order = |engine: &Engine, board: &str| -> Vec<(u64, u64)> {
+        engine
+            .board(board)
+            .unwrap()
+            .top(10)
+            .iter()
+            .map(|s| (s.user.0, s.rank))
+            .collect()
+    };
+    let expected = vec![(3, 1), (1, 2), (2, 3)];
+    for board in ["xp_all_time", "xp_daily"] {
+        assert_eq!(order(&engine, board), expected, "live {board}");
+    }
+    drop(engine);
+    let restarted = Engine::builder(config)
+        .shared_store(store)
+        .clock(clock)
+        .build()
+        .unwrap();
+    for board in ["xp_all_time", "xp_daily"] {
+        assert_eq!(order(&restarted, board), expected, "rebuilt {board}");
+    }
+}

@@ -1,8 +1,9 @@
 //! The engine's leaderboards: derived data, kept in memory, updated from
 //! each committed outcome and rebuilt from the users' states on start.
 //!
-//! A rebuild inserts users in id order, so among equal scores the order of
-//! who reached them first is lost across a restart (see
+//! A rebuild inserts users in id order, except on ordinal boards, where
+//! ties go to who reached the score first: those are inserted in the order
+//! the states say the scores were reached (see
 //! [`RankPolicy::Ordinal`](crate::leaderboard::RankPolicy::Ordinal)).
 //!
 //! Increments commute, so boards can be updated after the store commits,
@@ -14,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::activity::UserId;
 use crate::config::Config;
-use crate::leaderboard::{Board, BoardError, BoardSpec, ScoreMode};
+use crate::leaderboard::{Board, BoardError, BoardSpec, RankPolicy, ScoreMode};
 use crate::outcome::Outcome;
 use crate::state::UserState;
 use crate::step::{source_change, source_total};
@@ -24,6 +25,11 @@ struct Slot {
     spec: BoardSpec,
     board: RwLock<Board>,
 }
+
+/// Entries of ordinal boards read during a rebuild: board index, when the
+/// score was reached, user, score.
+#[derive(Default)]
+pub(crate) struct OrdinalEntries(Vec<(usize, Option<DateTime<Utc>>, UserId, u64)>);
 
 /// Every configured board, in configuration order.
 pub(crate) struct Boards {
@@ -105,8 +111,17 @@ impl Boards {
         }
     }
 
-    pub(crate) fn load_user(&self, user: UserId, state: &UserState, now: DateTime<Utc>) {
-        for slot in &self.slots {
+    /// Put `user` on every board their state scores on. Entries of ordinal
+    /// boards are only gathered into `ordinal`, for
+    /// [`load_ordinal`](Self::load_ordinal) once every user is read.
+    pub(crate) fn load_user(
+        &self,
+        user: UserId,
+        state: &UserState,
+        now: DateTime<Utc>,
+        ordinal: &mut OrdinalEntries,
+    ) {
+        for (i, slot) in self.slots.iter().enumerate() {
             let spec = &slot.spec;
             let score = match spec.window.period_kind() {
                 None => source_total(&spec.source, state),
@@ -118,7 +133,24 @@ impl Boards {
                     }
                 }
             };
-            if score > 0 {
+            if score > 0 && spec.policy == RankPolicy::Ordinal {
+                let reached = state.reached.get(spec.id.as_str()).copied();
+                ordinal.0.push((i, reached, user, score));
+            } else if score > 0 {
+                let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
+                let _ = board.set(user, score, now);
+            }
+        }
+    }
+
+    /// Put the gathered entries on their ordinal boards in the order their
+    /// scores were reached: a board gives a tie to whoever it got first, so
+    /// "who reached the score first" survives a rebuild. Entries with no
+    /// time (states written before times were kept) go first, by user id.
+    pub(crate) fn load_ordinal(&self, mut ordinal: OrdinalEntries, now: DateTime<Utc>) {
+        ordinal.0.sort_unstable();
+        for (i, _, user, score) in ordinal.0 {
+            if let Some(slot) = self.slots.get(i) {
                 let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
                 let _ = board.set(user, score, now);
             }

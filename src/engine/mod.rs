@@ -288,11 +288,13 @@ impl Engine {
     /// Rebuild every board from the store (used on start; boards are derived).
     fn rebuild_boards(&self) -> Result<(), StoreError> {
         let now = self.clock.now();
+        let mut ordinal = boards::OrdinalEntries::default();
         for user in self.store.users()? {
             if let Some(state) = self.store.load(user)? {
-                self.boards.load_user(user, &state, now);
+                self.boards.load_user(user, &state, now, &mut ordinal);
             }
         }
+        self.boards.load_ordinal(ordinal, now);
         Ok(())
     }
 }

@@ -75,9 +75,12 @@ pub enum RankPolicy {
     Dense,
     /// 1, 2, 3, 4: ties broken by who reached the score first, then user id.
     ///
-    /// "First" is known to the board in memory only: when the engine
-    /// rebuilds its boards from the stored states (on start), equal scores
-    /// are ordered by user id until they change again.
+    /// The engine keeps when each user's score was reached in their state
+    /// ([`UserState::reached`](crate::state::UserState::reached)), so a
+    /// board rebuilt from stored states (on start) orders ties as the live
+    /// board did. Live, "first" is the order scores arrive at the board;
+    /// rebuilt, it is the order of the activities' times — the same unless
+    /// activities arrive out of order.
     Ordinal,
 }
 

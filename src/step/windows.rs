@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::Config;
-use crate::leaderboard::{ScoreMode, Source};
+use crate::leaderboard::{RankPolicy, ScoreMode, Source};
 use crate::name::Name;
 use crate::outcome::Totals;
 use crate::state::{UserState, WindowGain};
@@ -45,7 +45,8 @@ pub(crate) fn source_total(source: &Source, state: &UserState) -> u64 {
 }
 
 /// Fold the outcome's changes into the user's current-window score of every
-/// windowed board. An activity that belongs to a window older than the one
+/// windowed board, and note when scores changed on ordinal boards (whose
+/// ties go to who reached the score first). An activity that belongs to a window older than the one
 /// recorded (it arrived late) does not count on windowed boards: that window
 /// is closed.
 pub(crate) fn record_windows(
@@ -58,10 +59,14 @@ pub(crate) fn record_windows(
     // what finding a window costs, so each zone's local date is found once.
     let mut local: Option<(Tz, NaiveDate)> = None;
     for board in &config.boards {
-        let Some(kind) = board.window.period_kind() else {
+        let Some((increase, after)) = source_change(&board.source, totals) else {
             continue;
         };
-        let Some((increase, after)) = source_change(&board.source, totals) else {
+        let Some(kind) = board.window.period_kind() else {
+            // An all-time board shows the total, which changed.
+            if board.policy == RankPolicy::Ordinal {
+                state.reached.insert(Name::new(&board.id), at);
+            }
             continue;
         };
         // Nothing gained (a decrease, a saturated counter): the window is
@@ -89,10 +94,14 @@ pub(crate) fn record_windows(
             }
             None => state.windows.entry(Name::new(&board.id)).or_insert(fresh),
         };
+        let before = gain.amount;
         gain.amount = match board.mode {
             ScoreMode::Increment => gain.amount.saturating_add(increase),
             ScoreMode::Replace => after,
             ScoreMode::KeepBest => gain.amount.max(after),
         };
+        if board.policy == RankPolicy::Ordinal && gain.amount != before {
+            state.reached.insert(Name::new(&board.id), at);
+        }
     }
 }

@@ -11,8 +11,8 @@
 //! Every blob starts with a format byte, so an encoding can change later
 //! without a schema migration; values written as JSON text by schema
 //! version 1 are still read (the SQLite value's type tells which). User
-//! states are at format 2 (format 1 and the revoked achievements); states
-//! of format 1 are still read, with nothing revoked.
+//! states are at format 3 (see `state`); states of formats 1 and 2 are
+//! still read.
 //! Integers are LEB128 varints (signed ones zigzag-encoded), strings a
 //! varint length and UTF-8 bytes, instants seconds and nanoseconds.
 //!
@@ -45,10 +45,11 @@ use wire::{Reader, Writer};
 /// The format byte of every blob this version writes, but user states.
 const FORMAT: u8 = 1;
 
-/// The format byte of the user states this version writes: 2 is format 1
-/// followed by the revoked achievements; format 1 is still read (nothing
-/// revoked).
-pub(super) const STATE_FORMAT: u8 = 2;
+/// The format byte of the user states this version writes: 3 is format 2
+/// followed by when scores were reached on ordinal boards, 2 is format 1
+/// followed by the revoked achievements; formats 1 and 2 are still read
+/// (nothing revoked, nothing reached).
+pub(super) const STATE_FORMAT: u8 = 3;
 
 /// Capacity to reserve for a collection of `n` items read from a blob: no
 /// more than a few, since `n` comes from data that may be corrupt (a count

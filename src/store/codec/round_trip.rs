@@ -30,6 +30,7 @@ fn sample() -> (UserState, Outcome) {
         .achievements
         .counters
         .insert("c".into(), vec![(day, 2)]);
+    state.reached.insert("xp_ordinal".into(), at);
     state.achievements.revoked = ["ach_b".into(), "ach_a-ü".into()].into();
     state.windows.insert(
         "xp_daily".into(),
@@ -105,11 +106,18 @@ fn a_state_of_format_1_reads_with_nothing_revoked() {
     // Written again, it is format 2, and reads back the same.
     let again = encode_state(&state);
     assert_eq!(again.first(), Some(&STATE_FORMAT));
-    assert_eq!(decode_state(&again).ok(), Some(state));
+    assert_eq!(decode_state(&again).ok(), Some(state.clone()));
     // A format 1 blob with the revoked set appended is not format 1.
     let mut longer = FORMAT_1.to_vec();
     longer.push(0);
     assert!(decode_state(&longer).is_err());
+    // With that byte and format 2, it is a format 2 state: nothing reached.
+    longer[0] = 2;
+    let format_2 = decode_state(&longer);
+    assert!(format_2.is_ok(), "{format_2:?}");
+    let format_2 = format_2.unwrap_or_default();
+    assert!(format_2.reached.is_empty());
+    assert_eq!(format_2.achievements, state.achievements);
     // Formats this build does not know are refused, not guessed at.
     for format in [0, STATE_FORMAT + 1] {
         let mut other = FORMAT_1.to_vec();
@@ -119,15 +127,17 @@ fn a_state_of_format_1_reads_with_nothing_revoked() {
 }
 
 #[test]
-fn revocations_round_trip_and_only_states_use_format_2() {
+fn revocations_and_reach_times_round_trip_and_only_states_use_format_3() {
     let (state, outcome) = sample();
     let bytes = encode_state(&state);
-    assert_eq!(bytes.first(), Some(&2));
+    assert_eq!(bytes.first(), Some(&3));
     let back = decode_state(&bytes).unwrap_or_default();
     assert_eq!(
         back.achievements.revoked_ids().collect::<Vec<_>>(),
         ["ach_a-ü", "ach_b"]
     );
+    assert_eq!(back.reached, state.reached);
+    assert_eq!(back.reached.len(), 1);
     // Other blobs keep format 1 (older builds still read them).
     assert_eq!(encode_outcome(&outcome).first(), Some(&1));
 }

@@ -1,11 +1,15 @@
-//! The binary encoding of a user's state (format 2: format 1 followed by
-//! the revoked achievements; format 1 is still read, nothing revoked).
+//! The binary encoding of a user's state. Format 3 is format 1 followed by
+//! the revoked achievements (format 2 ended there) and the instants scores
+//! were reached on ordinal boards; older formats are still read, with
+//! nothing revoked or reached.
 //!
 //! Every struct is destructured without `..`, so a field added to the state
 //! fails to compile here instead of being silently dropped; such a change
 //! must also change the format byte (and keep reading the old one).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 
 use super::STATE_FORMAT;
 use super::wire::{Reader, Writer};
@@ -38,6 +42,23 @@ fn read_revoked(r: &mut Reader<'_>, format: u8) -> Result<BTreeSet<Name>, StoreE
     Ok(revoked)
 }
 
+/// When scores were reached on ordinal boards (state format 3).
+fn write_reached(w: &mut Writer, reached: &BTreeMap<Name, DateTime<Utc>>) {
+    w.map(reached, |w, at| w.instant(*at));
+}
+
+/// What [`write_reached`] wrote, or nothing for a state of an earlier format.
+fn read_reached(
+    r: &mut Reader<'_>,
+    format: u8,
+) -> Result<BTreeMap<Name, DateTime<Utc>>, StoreError> {
+    if format >= 3 {
+        r.map(Reader::instant)
+    } else {
+        Ok(BTreeMap::new())
+    }
+}
+
 /// A user's state.
 pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
     let UserState {
@@ -51,6 +72,7 @@ pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
         quests,
         achievements,
         windows,
+        reached,
     } = state;
     let mut w = Writer::with_format(STATE_FORMAT);
     w.u64(*xp);
@@ -134,8 +156,9 @@ pub(in crate::store) fn encode_state(state: &UserState) -> Vec<u8> {
         w.date(*window);
         w.u64(*amount);
     });
-    // Last, so format 1 is format 2 without it.
+    // Last, so each format is the next one cut short.
     write_revoked(&mut w, revoked);
+    write_reached(&mut w, reached);
     w.finish()
 }
 
@@ -148,7 +171,7 @@ pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreErr
     let time_zone = r.option(Reader::tz)?;
     let mut metrics = Metrics::new();
     for _ in 0..r.len()? {
-        let name = r.str()?;
+        let name = r.name()?;
         metrics.set(name, r.u64()?);
     }
     let kinds = r.map(|r| {
@@ -197,6 +220,7 @@ pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreErr
         })
     })?;
     achievements.revoked = read_revoked(&mut r, format)?;
+    let reached = read_reached(&mut r, format)?;
     r.end()?;
     Ok(UserState {
         xp,
@@ -209,5 +233,6 @@ pub(in crate::store) fn decode_state(bytes: &[u8]) -> Result<UserState, StoreErr
         quests,
         achievements,
         windows,
+        reached,
     })
 }
