@@ -73,7 +73,7 @@ fn generated() -> Catalog {
 
 fn evaluate(c: &mut Criterion) {
     let at = Utc.with_ymd_and_hms(2026, 5, 1, 13, 0, 0).unwrap();
-    let by_family = BTreeMap::new();
+    let by_family = gamify::NameMap::new();
     let attributes: BTreeMap<gamify::Name, i64> = [("reactions".into(), 12)].into();
     for (name, catalog, metric) in [
         ("sparkle_33", Catalog::sparkle().clone(), "posts"),

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -129,7 +129,7 @@ impl Activity {
 /// Counters saturate at `u64::MAX` rather than wrap.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Metrics(BTreeMap<Name, u64>);
+pub struct Metrics(NameMap<u64>);
 
 impl Metrics {
     /// No counters yet.

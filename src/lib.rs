@@ -107,7 +107,7 @@ pub mod time;
 pub mod xp;
 
 pub use error::{ConfigError, ConfigProblem, Error, Result};
-pub use name::Name;
+pub use name::{Name, NameEntry, NameMap};
 
 /// The README's code, compiled and run as a doc test so it cannot rot.
 #[cfg(doctest)]

@@ -145,6 +145,217 @@ impl PartialEq<Name> for String {
     }
 }
 
+/// A map keyed by [`Name`], kept as one vector sorted by key.
+///
+/// The maps in a user's state are small (a handful of metrics, quests,
+/// boards) and read far more often than they grow. A `BTreeMap` gives each
+/// one a node sized for eleven entries, hundreds of bytes that are mostly
+/// empty, in an allocation of its own; a sorted vector holds just its
+/// entries, contiguous, so a lookup reads a line or two. Inserting shifts
+/// the entries after it, which is cheap at these sizes. Looked up by
+/// `&str`; iterated, compared and serialized (as a map) in key order.
+///
+/// ```
+/// use gamify::{Name, NameMap};
+///
+/// let mut days = NameMap::new();
+/// days.insert("posts", 2);
+/// *days.entry("posts").or_insert(0) += 1;
+/// days.insert("follows", 1);
+/// assert_eq!(days.get("posts"), Some(&3));
+/// assert_eq!(days.keys().map(Name::as_str).collect::<Vec<_>>(), ["follows", "posts"]);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct NameMap<V>(Vec<(Name, V)>);
+
+impl<V> Default for NameMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> NameMap<V> {
+    /// An empty map (no allocation until the first insert).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Entries in the map.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Where `key` is, or where it would go.
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Set `key` to `value`; returns the value it replaced.
+    pub fn insert(&mut self, key: impl Into<Name>, value: V) -> Option<V> {
+        let key = key.into();
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Take `key` out; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        self.find(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// The place of `key`, filled or not.
+    pub fn entry(&mut self, key: impl Into<Name>) -> NameEntry<'_, V> {
+        let key = key.into();
+        let at = self.find(&key);
+        NameEntry { map: self, key, at }
+    }
+
+    /// Keep only the entries `keep` is true of.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Name, &mut V) -> bool) {
+        self.0.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    /// The entries, in key order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &V)> + ExactSizeIterator {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The entries, in key order, values to change.
+    pub fn iter_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = (&Name, &mut V)> + ExactSizeIterator {
+        self.0.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Name> + ExactSizeIterator {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// The values, in key order.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// The values, in key order, to change.
+    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+}
+
+/// A place in a [`NameMap`], from [`NameMap::entry`].
+#[derive(Debug)]
+pub struct NameEntry<'a, V> {
+    map: &'a mut NameMap<V>,
+    key: Name,
+    at: Result<usize, usize>,
+}
+
+impl<'a, V> NameEntry<'a, V> {
+    /// The value, first set to `f()` if absent.
+    pub fn or_insert_with(self, f: impl FnOnce() -> V) -> &'a mut V {
+        let i = match self.at {
+            Ok(i) => i,
+            Err(i) => {
+                self.map.0.insert(i, (self.key, f()));
+                i
+            }
+        };
+        &mut self.map.0[i].1
+    }
+
+    /// The value, first set to `value` if absent.
+    pub fn or_insert(self, value: V) -> &'a mut V {
+        self.or_insert_with(|| value)
+    }
+
+    /// The value, first set to its default if absent.
+    pub fn or_default(self) -> &'a mut V
+    where
+        V: Default,
+    {
+        self.or_insert_with(V::default)
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for NameMap<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Into<Name>, V> FromIterator<(K, V)> for NameMap<V> {
+    /// Later entries replace earlier ones with the same key.
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut entries: Vec<(Name, V)> = iter.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        // Stable, so of equal keys the last one read is last; keep it.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(Name, V)> = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = v,
+                _ => out.push((k, v)),
+            }
+        }
+        Self(out)
+    }
+}
+
+impl<K: Into<Name>, V, const N: usize> From<[(K, V); N]> for NameMap<V> {
+    fn from(entries: [(K, V); N]) -> Self {
+        entries.into_iter().collect()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a NameMap<V> {
+    type Item = (&'a Name, &'a V);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (Name, V)>, fn(&'a (Name, V)) -> (&'a Name, &'a V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<V: Serialize> Serialize for NameMap<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for NameMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Through a BTreeMap: sorted, and duplicates resolved as serde's
+        // maps resolve them.
+        let map = std::collections::BTreeMap::<Name, V>::deserialize(deserializer)?;
+        Ok(Self(map.into_iter().collect()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Name;
@@ -177,5 +388,35 @@ mod tests {
         let json = serde_json::to_string(&Name::new("posts")).unwrap();
         assert_eq!(json, "\"posts\"");
         assert_eq!(serde_json::from_str::<Name>(&json).unwrap(), "posts");
+    }
+
+    #[test]
+    fn a_name_map_is_a_sorted_map() {
+        use super::NameMap;
+        use std::collections::BTreeMap;
+        // Against a BTreeMap, over inserts, replacements and removals.
+        let mut ours = NameMap::new();
+        let mut model = BTreeMap::new();
+        for i in 0u64..200 {
+            let key = format!("k{}", (i * 37) % 23);
+            if i % 5 == 4 {
+                assert_eq!(ours.remove(&key), model.remove(&key));
+            } else {
+                assert_eq!(ours.insert(key.as_str(), i), model.insert(key.clone(), i));
+            }
+            *ours.entry(key.as_str()).or_insert(0) += 1;
+            *model.entry(key.clone()).or_insert(0) += 1;
+            assert!(
+                ours.iter()
+                    .map(|(k, v)| (k.to_string(), *v))
+                    .eq(model.clone())
+            );
+            assert_eq!(ours.get(&key), model.get(&key));
+        }
+        let json = serde_json::to_string(&ours).unwrap();
+        assert_eq!(json, serde_json::to_string(&model).unwrap());
+        assert_eq!(serde_json::from_str::<NameMap<u64>>(&json).unwrap(), ours);
+        let from: NameMap<u64> = [("b", 1), ("a", 2), ("b", 3)].into();
+        assert_eq!(format!("{from:?}"), r#"{"a": 2, "b": 3}"#);
     }
 }

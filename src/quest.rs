@@ -17,13 +17,13 @@
 //! assert!(book.record(&mut state, "post_created", &[("posts".into(), 1)], at, Tz::UTC).is_empty());
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, ConfigProblem};
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use crate::time::{PeriodKind, Tz};
 
 /// When a quest resets.
@@ -107,9 +107,9 @@ pub struct QuestState {
     /// Quests completed, all time.
     pub completed_total: u64,
     /// Quests completed by family, all time.
-    pub completed_by_family: BTreeMap<Name, u64>,
+    pub completed_by_family: NameMap<u64>,
     /// Progress by quest id.
-    pub progress: BTreeMap<Name, QuestProgress>,
+    pub progress: NameMap<QuestProgress>,
 }
 
 /// A quest completed in its current window.
@@ -289,7 +289,10 @@ mod tests {
             1
         );
         assert_eq!(state.completed_total, 2);
-        assert_eq!(state.completed_by_family["daily"], 2);
+        assert_eq!(
+            state.completed_by_family.get("daily").copied().unwrap_or(0),
+            2
+        );
     }
 
     #[test]

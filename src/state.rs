@@ -1,15 +1,13 @@
 //! A user's whole game state: balances, level, metrics, and the state each
 //! rule keeps.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::achievement::AchievementState;
 use crate::activity::Metrics;
 use crate::level::Level;
-use crate::name::Name;
+use crate::name::NameMap;
 use crate::quest::QuestState;
 use crate::streak::StreakState;
 use crate::time::Tz;
@@ -41,13 +39,13 @@ pub struct UserState {
     pub achievements: AchievementState,
     /// What the user gained in the current window of each windowed board,
     /// by board id, so boards can be rebuilt from states alone.
-    pub windows: BTreeMap<Name, WindowGain>,
+    pub windows: NameMap<WindowGain>,
     /// When the user's score last changed on each board that ranks ties by
     /// who reached the score first ([`RankPolicy::Ordinal`]), by board id,
     /// so a board rebuilt from states keeps that order.
     ///
     /// [`RankPolicy::Ordinal`]: crate::leaderboard::RankPolicy::Ordinal
-    pub reached: BTreeMap<Name, DateTime<Utc>>,
+    pub reached: NameMap<DateTime<Utc>>,
 }
 
 impl Default for UserState {
@@ -62,8 +60,8 @@ impl Default for UserState {
             streak: StreakState::default(),
             quests: QuestState::default(),
             achievements: AchievementState::default(),
-            windows: BTreeMap::new(),
-            reached: BTreeMap::new(),
+            windows: NameMap::new(),
+            reached: NameMap::new(),
         }
     }
 }

@@ -20,7 +20,7 @@ struct User {
     metrics: Metrics,
     level: u32,
     streak: u32,
-    by_family: BTreeMap<gamify::Name, u64>,
+    by_family: gamify::NameMap<u64>,
 }
 
 impl User {

@@ -12,7 +12,7 @@ use super::criterion::{Criterion, Local};
 use super::state::{AchievementState, Unlocked};
 use super::{Achievement, Rarity};
 use crate::activity::Metrics;
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use crate::time::Tz;
 
 /// What the evaluator reads about a user besides their achievements.
@@ -29,7 +29,7 @@ pub struct Facts<'a> {
     /// Quests completed, all time.
     pub quests_completed: u64,
     /// Quests completed by family.
-    pub quests_by_family: &'a BTreeMap<Name, u64>,
+    pub quests_by_family: &'a NameMap<u64>,
 }
 
 /// What one activity (or a later round of its cascade) changed.

@@ -1,9 +1,9 @@
 //! A user's achievements: what is unlocked, what an admin revoked, and the
 //! counters criteria keep.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -26,10 +26,10 @@ pub struct Unlocked {
 #[serde(default)]
 pub struct AchievementState {
     /// Unlocked achievements by id.
-    pub unlocked: BTreeMap<Name, Unlocked>,
+    pub unlocked: NameMap<Unlocked>,
     /// Counters of windowed, time-of-day and attribute criteria, by
     /// achievement id, one `(window, value)` per counting leaf.
-    pub counters: BTreeMap<Name, Vec<(NaiveDate, u64)>>,
+    pub counters: NameMap<Vec<(NaiveDate, u64)>>,
     /// The achievement score (sum over unlocked).
     pub score: u64,
     /// Achievements an admin revoked, by id: never unlocked again by their

@@ -9,9 +9,7 @@
 //! kind capped for that period: its allowance is no longer known, and a cap
 //! must never be exceeded.
 
-use std::collections::BTreeMap;
-
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +76,7 @@ pub struct KindCounters {
 #[serde(transparent)]
 pub struct RuleState {
     /// Counters by activity kind.
-    pub kinds: BTreeMap<Name, KindCounters>,
+    pub kinds: NameMap<KindCounters>,
 }
 
 impl RuleState {

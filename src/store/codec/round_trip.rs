@@ -26,14 +26,11 @@ fn sample() -> (UserState, Outcome) {
     };
     state.metrics.set("posts", 3);
     state.streak.last_day = Some(day);
-    state
-        .achievements
-        .counters
-        .insert("c".into(), vec![(day, 2)]);
-    state.reached.insert("xp_ordinal".into(), at);
+    state.achievements.counters.insert("c", vec![(day, 2)]);
+    state.reached.insert("xp_ordinal", at);
     state.achievements.revoked = ["ach_b".into(), "ach_a-ü".into()].into();
     state.windows.insert(
-        "xp_daily".into(),
+        "xp_daily",
         WindowGain {
             window: day,
             amount: 9,

@@ -7,7 +7,7 @@
 //! fails to compile here instead of being silently dropped; such a change
 //! must also change the format byte (and keep reading the old one).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
@@ -15,7 +15,7 @@ use super::STATE_FORMAT;
 use super::wire::{Reader, Writer};
 use crate::achievement::{AchievementState, Unlocked};
 use crate::activity::Metrics;
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use crate::quest::{QuestProgress, QuestState};
 use crate::state::{UserState, WindowGain};
 use crate::store::StoreError;
@@ -43,19 +43,16 @@ fn read_revoked(r: &mut Reader<'_>, format: u8) -> Result<BTreeSet<Name>, StoreE
 }
 
 /// When scores were reached on ordinal boards (state format 3).
-fn write_reached(w: &mut Writer, reached: &BTreeMap<Name, DateTime<Utc>>) {
+fn write_reached(w: &mut Writer, reached: &NameMap<DateTime<Utc>>) {
     w.map(reached, |w, at| w.instant(*at));
 }
 
 /// What [`write_reached`] wrote, or nothing for a state of an earlier format.
-fn read_reached(
-    r: &mut Reader<'_>,
-    format: u8,
-) -> Result<BTreeMap<Name, DateTime<Utc>>, StoreError> {
+fn read_reached(r: &mut Reader<'_>, format: u8) -> Result<NameMap<DateTime<Utc>>, StoreError> {
     if format >= 3 {
         r.map(Reader::instant)
     } else {
-        Ok(BTreeMap::new())
+        Ok(NameMap::new())
     }
 }
 

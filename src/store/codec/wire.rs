@@ -2,13 +2,11 @@
 //! to a buffer and a [`Reader`] that takes them back, refusing whatever is
 //! malformed (a blob may be corrupt) with an error, never a panic.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::{FORMAT, preallocate};
 use crate::ledger::Currency;
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use crate::store::StoreError;
 use crate::time::Tz;
 
@@ -95,7 +93,7 @@ impl Writer {
     }
 
     /// A map keyed by names: its length, then each key and value.
-    pub(super) fn map<V>(&mut self, map: &BTreeMap<Name, V>, mut value: impl FnMut(&mut Self, &V)) {
+    pub(super) fn map<V>(&mut self, map: &NameMap<V>, mut value: impl FnMut(&mut Self, &V)) {
         self.u64(map.len() as u64);
         for (k, v) in map {
             self.str(k);
@@ -279,13 +277,16 @@ impl<'a> Reader<'a> {
     pub(super) fn map<V>(
         &mut self,
         mut value: impl FnMut(&mut Self) -> Result<V, StoreError>,
-    ) -> Result<BTreeMap<Name, V>, StoreError> {
-        let mut map = BTreeMap::new();
-        for _ in 0..self.len()? {
+    ) -> Result<NameMap<V>, StoreError> {
+        let n = self.len()?;
+        let mut entries = Vec::with_capacity(preallocate(n));
+        for _ in 0..n {
             let k = self.name()?;
-            map.insert(k, value(self)?);
+            entries.push((k, value(self)?));
         }
-        Ok(map)
+        // Written in key order; collecting sorts whatever a corrupt blob
+        // holds instead of trusting it.
+        Ok(entries.into_iter().collect())
     }
 
     /// What [`Writer::seq`] wrote.
