@@ -25,10 +25,12 @@
 //! its own in the ledger: it comes after the activities recorded before it
 //! and before the next one that wrote entries, and among the admin
 //! operations between, before those made at or after its time (the
-//! activity's `at`). That is exact when activities are reported as they
-//! happen; an activity that paid nothing, reported late (dated before an
-//! admin operation made before it was recorded), is walked before that
-//! operation.
+//! activity's `at`; an activity dated at the very instant of an operation
+//! counts as before it). That is exact when activities are reported as
+//! they happen; an activity that paid nothing, reported late (dated at or
+//! before the time of an admin operation made before it was recorded), is
+//! walked before that operation, which can matter when the operation
+//! changes what the activity would do (a time-zone change moves its day).
 //!
 //! Under the configuration the history was recorded with, the walk gives
 //! back the state it built, so a replay reports no change. Under a changed
