@@ -72,6 +72,20 @@ pub enum Reason {
         /// The board id.
         board: String,
     },
+    /// An operator granted an achievement (amount 0: the entry records the
+    /// act, so a replay grants it at the same point; what the grant pays
+    /// follows as `Achievement` and `LevelUp` entries).
+    Granted {
+        /// The achievement id.
+        achievement: Name,
+    },
+    /// An operator set the user's time zone (amount 0: the entry records
+    /// the act, so a replay counts the days of the activities before it in
+    /// the zone they were recorded in).
+    TimeZoneChanged {
+        /// The new time zone.
+        time_zone: crate::time::Tz,
+    },
 }
 
 /// One change of a user's XP or points balance.

@@ -1,8 +1,9 @@
 //! Model-based test: random sequences of record, duplicate delivery,
-//! conflicting payload, admin adjustment, revocation and replay, run
-//! against the engine
-//! and against a simple reference model; every user's state must be equal
-//! after every step.
+//! conflicting payload, admin adjustment, time-zone change, revocation,
+//! board reset and replay, interleaved per user, run against the engine and
+//! against a simple reference model; every user's state must be equal (and
+//! its ledger sum to its balances) after every step, and a replay under the
+//! same configuration must change nothing.
 //!
 //! The model keeps its own map of recorded ids and applies the pure step to
 //! its own states directly: it checks that the engine's plumbing (exactly
@@ -51,6 +52,9 @@ enum Command {
         user: u64,
         achievement: usize,
     },
+    Reset {
+        board: usize,
+    },
     Replay,
 }
 
@@ -64,11 +68,26 @@ fn command() -> impl Strategy<Value = Command> {
             .prop_map(|(user, kind, id, minutes)| Command::Record { user, kind, id, minutes }),
         2 => (1..4u64, any::<bool>(), -400..400i64)
             .prop_map(|(user, xp, amount)| Command::Adjust { user, xp, amount }),
-        1 => (1..4u64, any::<bool>()).prop_map(|(user, zone)| Command::SetZone { user, zone }),
+        2 => (1..4u64, any::<bool>()).prop_map(|(user, zone)| Command::SetZone { user, zone }),
         1 => (1..4u64, 0..REVOCABLE.len())
             .prop_map(|(user, achievement)| Command::Revoke { user, achievement }),
+        1 => (0..RESETTABLE.len()).prop_map(|board| Command::Reset { board }),
         1 => Just(Command::Replay),
     ]
+}
+
+/// One entry of a user's history, in the order it happened.
+#[derive(Debug, Clone)]
+enum Past {
+    Activity(Activity),
+    Adjust {
+        xp: bool,
+        amount: i64,
+        at: DateTime<Utc>,
+    },
+    Zone(Tz),
+    Revoke(&'static str),
+    Reset(&'static str),
 }
 
 /// The reference model.
@@ -76,13 +95,10 @@ fn command() -> impl Strategy<Value = Command> {
 struct Model {
     states: BTreeMap<UserId, UserState>,
     recorded: BTreeMap<ActivityId, Activity>,
-    log: BTreeMap<UserId, Vec<Activity>>,
-    adjustments: BTreeMap<UserId, (i128, i128)>,
-    /// XP added by adjustments, with when: they count in windows.
-    gains: BTreeMap<UserId, Vec<(u64, DateTime<Utc>)>>,
-    /// Revocations, each with how many of the user's activities were
-    /// recorded before it.
-    revocations: BTreeMap<UserId, Vec<(usize, &'static str)>>,
+    /// Each user's history, as it happened: what a replay walks.
+    history: BTreeMap<UserId, Vec<Past>>,
+    /// When each user's last admin operation was made.
+    last_admin: BTreeMap<UserId, DateTime<Utc>>,
 }
 
 /// A gain counts in the current window of each windowed XP board.
@@ -108,100 +124,90 @@ fn add_window_gain(config: &Config, state: &mut UserState, gain: u64, now: DateT
     }
 }
 
+/// Apply one past entry to `state`, as the engine does live; `false` if
+/// it is refused (the state is then unchanged).
+fn apply(config: &Config, state: &mut UserState, past: &Past) -> bool {
+    match past {
+        Past::Activity(a) => gamify::step::step(config, state, a, a.at).is_ok(),
+        Past::Adjust { xp, amount, at } => {
+            let balance = if *xp {
+                &mut state.xp
+            } else {
+                &mut state.points
+            };
+            let Some(new) = balance.checked_add_signed(*amount) else {
+                return false;
+            };
+            *balance = new;
+            if *xp {
+                state.level = config.curve.level_for_xp(state.xp);
+                if let Ok(gain) = u64::try_from(*amount) {
+                    add_window_gain(config, state, gain, *at);
+                }
+            }
+            true
+        }
+        Past::Zone(tz) => {
+            state.time_zone = Some(*tz);
+            true
+        }
+        Past::Revoke(id) => config
+            .achievements
+            .revoke(&mut state.achievements, id)
+            .is_ok(),
+        Past::Reset(board) => {
+            state.windows.remove(board);
+            true
+        }
+    }
+}
+
 impl Model {
-    fn record(&mut self, config: &Config, a: &Activity, now: DateTime<Utc>) -> Result<bool, ()> {
+    fn record(&mut self, config: &Config, a: &Activity) -> Result<bool, ()> {
         if let Some(first) = self.recorded.get(&a.id) {
             return if first == a { Ok(true) } else { Err(()) };
         }
-        let mut state = self.states.get(&a.user).cloned().unwrap_or_default();
-        gamify::step::step(config, &mut state, a, now).map_err(|_| ())?;
-        self.states.insert(a.user, state);
         self.recorded.insert(a.id.clone(), a.clone());
-        self.log.entry(a.user).or_default().push(a.clone());
-        Ok(false)
+        if self.apply(config, a.user, Past::Activity(a.clone())) {
+            Ok(false)
+        } else {
+            self.recorded.remove(&a.id);
+            Err(())
+        }
     }
 
-    fn adjust(
-        &mut self,
-        config: &Config,
-        user: UserId,
-        xp: bool,
-        amount: i64,
-        now: DateTime<Utc>,
-    ) -> bool {
+    /// Apply `past` to `user`'s state; kept in the history if it applied.
+    fn apply(&mut self, config: &Config, user: UserId, past: Past) -> bool {
         let mut state = self.states.get(&user).cloned().unwrap_or_default();
-        let balance = if xp { &mut state.xp } else { &mut state.points };
-        let Some(new) = balance.checked_add_signed(amount) else {
+        if !apply(config, &mut state, &past) {
             return false;
-        };
-        *balance = new;
-        if xp {
-            state.level = config.curve.level_for_xp(state.xp);
-            if let Ok(gain) = u64::try_from(amount) {
-                add_window_gain(config, &mut state, gain, now);
-                self.gains.entry(user).or_default().push((gain, now));
-            }
         }
         self.states.insert(user, state);
-        let sums = self.adjustments.entry(user).or_default();
-        if xp {
-            sums.0 += i128::from(amount);
-        } else {
-            sums.1 += i128::from(amount);
-        }
+        self.history.entry(user).or_default().push(past);
         true
     }
 
-    /// Revoke `id`: remembered for the replay, in order with the activities.
-    fn revoke(&mut self, config: &Config, user: UserId, id: &'static str) {
-        let state = self.states.entry(user).or_default();
-        config
-            .achievements
-            .revoke(&mut state.achievements, id)
-            .unwrap();
-        let recorded = self.log.get(&user).map_or(0, Vec::len);
-        self.revocations
-            .entry(user)
-            .or_default()
-            .push((recorded, id));
+    /// An admin operation at `now`.
+    fn admin(&mut self, config: &Config, user: UserId, past: Past, now: DateTime<Utc>) -> bool {
+        self.last_admin.insert(user, now);
+        self.apply(config, user, past)
     }
 
-    /// Replay: each user's activities folded into a fresh state (keeping the
-    /// time zone), revocations between them where they were made, then the
-    /// net adjustments added, then the revocations after the last activity.
+    /// Replay: each user's history walked, in the order it happened, into
+    /// a fresh state.
     fn replay(&mut self, config: &Config) {
         for (user, state) in &mut self.states {
-            let mut fresh = UserState {
-                time_zone: state.time_zone,
-                ..UserState::default()
-            };
-            let revoked = self.revocations.get(user).map_or(&[][..], Vec::as_slice);
-            let revoke_at = |fresh: &mut UserState, i: usize| {
-                for (_, id) in revoked.iter().filter(|(at, _)| *at == i) {
-                    config
-                        .achievements
-                        .revoke(&mut fresh.achievements, id)
-                        .unwrap();
-                }
-            };
-            let log = self.log.get(user).map_or(&[][..], Vec::as_slice);
-            for (i, a) in log.iter().enumerate() {
-                revoke_at(&mut fresh, i);
-                let _ = gamify::step::step(config, &mut fresh, a, a.at);
+            let mut fresh = UserState::default();
+            for past in self.history.get(user).into_iter().flatten() {
+                apply(config, &mut fresh, past);
             }
-            for (gain, at) in self.gains.get(user).into_iter().flatten() {
-                add_window_gain(config, &mut fresh, *gain, *at);
-            }
-            let (xp, points) = self.adjustments.get(user).copied().unwrap_or_default();
-            let add = |b: u64, d: i128| u64::try_from((i128::from(b) + d).max(0)).unwrap();
-            fresh.xp = add(fresh.xp, xp);
-            fresh.points = add(fresh.points, points);
-            fresh.level = config.curve.level_for_xp(fresh.xp);
-            revoke_at(&mut fresh, log.len());
             *state = fresh;
         }
     }
 }
+
+/// Windowed boards the model resets.
+const RESETTABLE: [&str; 2] = ["xp_daily", "posts_weekly"];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
@@ -217,12 +223,18 @@ proptest! {
         for command in commands {
             match command {
                 Command::Record { user, kind, id, minutes } => {
-                    // Time moves forward; the activity may be up to two days old.
+                    // Time moves forward; the activity may be up to two days
+                    // old, but not older than the user's last admin
+                    // operation: an activity that pays nothing is placed
+                    // among admin operations by its time (see replay.rs).
                     now += TimeDelta::minutes(7);
                     clock.set(now);
-                    let at = now - TimeDelta::minutes(i64::from(minutes));
+                    let mut at = now - TimeDelta::minutes(i64::from(minutes));
+                    if let Some(last) = model.last_admin.get(&UserId(user)) {
+                        at = at.max(*last + TimeDelta::seconds(1));
+                    }
                     let a = Activity::new(format!("a{id}"), UserId(user), KINDS[kind], at);
-                    let expected = model.record(&config, &a, now);
+                    let expected = model.record(&config, &a);
                     match (engine.record(a), expected) {
                         (Ok(r), Ok(dup)) => prop_assert_eq!(r.duplicate, dup),
                         (Err(RecordError::Conflict(_)), Err(())) | (Err(RecordError::Refused(_)), Err(())) => {}
@@ -231,21 +243,36 @@ proptest! {
                 }
                 Command::Adjust { user, xp, amount } => {
                     let currency = if xp { Currency::Xp } else { Currency::Points };
-                    let ok = model.adjust(&config, UserId(user), xp, amount, now);
+                    let ok = model.admin(&config, UserId(user), Past::Adjust { xp, amount, at: now }, now);
                     prop_assert_eq!(engine.adjust(UserId(user), currency, amount, "test").is_ok(), ok);
                 }
                 Command::SetZone { user, zone } => {
                     let tz = if zone { Tz::America__Santiago } else { Tz::Asia__Kolkata };
                     engine.set_time_zone(UserId(user), tz).unwrap();
-                    model.states.entry(UserId(user)).or_default().time_zone = Some(tz);
+                    model.admin(&config, UserId(user), Past::Zone(tz), now);
                 }
                 Command::Revoke { user, achievement } => {
                     let id = REVOCABLE[achievement];
                     engine.revoke(UserId(user), id).unwrap();
-                    model.revoke(&config, UserId(user), id);
+                    model.admin(&config, UserId(user), Past::Revoke(id), now);
+                }
+                Command::Reset { board } => {
+                    let board = RESETTABLE[board];
+                    prop_assert!(engine.reset_board(board).unwrap());
+                    let users: Vec<UserId> = model.states.keys().copied().collect();
+                    for user in users {
+                        if model.states[&user].windows.contains_key(board) {
+                            model.admin(&config, user, Past::Reset(board), now);
+                        }
+                    }
                 }
                 Command::Replay => {
-                    engine.replay().unwrap();
+                    // Under the same configuration the history replays to
+                    // the state it built.
+                    let dry = engine.replay_dry_run().unwrap();
+                    prop_assert!(dry.changes.is_empty(), "dry run: {:?}", dry.changes);
+                    let report = engine.replay().unwrap();
+                    prop_assert!(report.changes.is_empty(), "replay: {:?}", report.changes);
                     model.replay(&config);
                 }
             }
@@ -253,6 +280,10 @@ proptest! {
             prop_assert_eq!(store.users().unwrap(), model.states.keys().copied().collect::<Vec<_>>());
             for (user, state) in &model.states {
                 prop_assert_eq!(&store.load(*user).unwrap().unwrap(), state);
+                // The ledger sums to the balances.
+                let ledger = store.ledger(*user, 0, usize::MAX).unwrap();
+                prop_assert_eq!(gamify::ledger::balance(&ledger, Currency::Xp), i128::from(state.xp));
+                prop_assert_eq!(gamify::ledger::balance(&ledger, Currency::Points), i128::from(state.points));
             }
         }
     }

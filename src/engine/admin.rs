@@ -2,7 +2,10 @@
 //! revocations, board resets. Each is its own atomic store transaction and
 //! writes its own ledger entries; history is never edited.
 
+use chrono::{DateTime, Utc};
+
 use crate::activity::UserId;
+use crate::config::Config;
 use crate::ledger::{Currency, LedgerDraft, Reason};
 use crate::name::Name;
 use crate::outcome::{Event, Outcome};
@@ -31,62 +34,7 @@ impl Engine {
         let now = self.now();
         let config = &*self.config;
         self.admin(user, &mut |state| {
-            let balance = match currency {
-                Currency::Xp => state.xp,
-                Currency::Points => state.points,
-            };
-            let new = balance
-                .checked_add_signed(amount)
-                .ok_or(StepError::BalanceOutOfRange {
-                    currency,
-                    balance,
-                    change: amount,
-                })?;
-            let mut outcome = Outcome::new(user, None, now);
-            outcome.events.push(Event::Adjusted {
-                currency,
-                amount,
-                note: note.clone(),
-            });
-            let mut level_rose = false;
-            match currency {
-                Currency::Xp => {
-                    state.xp = new;
-                    let level = config.curve.level_for_xp(new);
-                    for level in (state.level.saturating_add(1))..=level {
-                        outcome.events.push(Event::LevelUp { level, bonus_xp: 0 });
-                    }
-                    if level < state.level {
-                        outcome.events.push(Event::LevelDown { level });
-                    }
-                    level_rose = level > state.level;
-                    state.level = level;
-                }
-                Currency::Points => state.points = new,
-            }
-            let mut ledger = vec![LedgerDraft {
-                currency,
-                amount,
-                reason: Reason::Adjustment { note: note.clone() },
-            }];
-            // Levels reached count for the level achievements at once; what
-            // those unlocks pay is settled as an activity's would be.
-            let mut books = Books::new();
-            let mut events = crate::step::Events::default();
-            crate::step::settle_admin(config, state, now, level_rose, &mut books, &mut events);
-            outcome.events.extend(events.into_vec());
-            ledger.append(&mut books.ledger);
-            let mut totals = books.totals;
-            let adjusted = match currency {
-                Currency::Xp => &mut totals.xp,
-                Currency::Points => &mut totals.points,
-            };
-            *adjusted = adjusted.saturating_add(amount);
-            totals.close(state);
-            outcome.totals = totals;
-            // A gain counts on the windowed boards as it does live.
-            crate::step::record_windows(config, state, &outcome.totals, now);
-            Ok(Commit { outcome, ledger })
+            adjust(config, user, state, currency, amount, &note, now)
         })
     }
 
@@ -94,52 +42,23 @@ impl Engine {
     ///
     /// The streak keeps its last local date: the next activity is compared
     /// with it in the new zone, so a traveller's streak survives the move.
+    /// The change is a zero-amount `TimeZoneChanged` ledger entry, so a
+    /// replay counts the days of earlier activities in the earlier zone.
     pub fn set_time_zone(&self, user: UserId, tz: Tz) -> Result<Outcome, RecordError> {
         let now = self.now();
-        self.admin(user, &mut |state| {
-            state.time_zone = Some(tz);
-            let mut outcome = Outcome::new(user, None, now);
-            outcome
-                .events
-                .push(Event::TimeZoneChanged { time_zone: tz });
-            outcome.totals.close(state);
-            Ok(Commit {
-                outcome,
-                ledger: vec![],
-            })
-        })
+        self.admin(user, &mut |state| Ok(set_time_zone(user, state, tz, now)))
     }
 
     /// Grant achievement `id` to `user` (the host's "granted" criterion, or a
     /// moderator's choice), with its rewards and any level-ups they cause.
     /// Granting an unlocked achievement changes nothing. A grant lifts a
-    /// [revocation](Self::revoke) of `id`.
+    /// [revocation](Self::revoke) of `id`. A grant is a zero-amount
+    /// `Granted` ledger entry, before the entries of what it pays, so a
+    /// replay grants it at the same point (even when it pays nothing).
     pub fn grant(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
         let now = self.now();
         let config = &*self.config;
-        self.admin(user, &mut |state| {
-            let mut achievements = state.achievements.clone();
-            let unlock = config.achievements.grant(&mut achievements, id, now)?;
-            state.achievements = achievements;
-            let mut books = Books::new();
-            let mut events = crate::step::Events::default();
-            if let Some(unlock) = unlock {
-                crate::step::credit_unlocks(
-                    state,
-                    crate::achievement::Evaluation {
-                        unlocked: vec![unlock],
-                        progress: vec![],
-                    },
-                    &mut books,
-                    &mut events,
-                );
-                crate::step::settle_admin(config, state, now, false, &mut books, &mut events);
-            }
-            let commit = finish(user, now, state, books, events);
-            // A gain counts on the windowed boards as it does live.
-            crate::step::record_windows(config, state, &commit.outcome.totals, now);
-            Ok(commit)
-        })
+        self.admin(user, &mut |state| grant(config, user, state, id, now))
     }
 
     /// Revoke achievement `id` from `user`. Its XP and points stay (they are
@@ -155,40 +74,7 @@ impl Engine {
     pub fn revoke(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
         let now = self.now();
         let config = &*self.config;
-        self.admin(user, &mut |state| {
-            let mut achievements = state.achievements.clone();
-            let already = achievements.is_revoked(id);
-            let revoked = config.achievements.revoke(&mut achievements, id)?;
-            state.achievements = achievements;
-            let mut books = Books::new();
-            let events = crate::step::Events::default();
-            let mut outcome_events = Vec::new();
-            if revoked.is_none() && !already {
-                // Nothing was unlocked, but the bar is new: the ledger
-                // records the act, so a replay bars it at the same point.
-                books.ledger.push(LedgerDraft {
-                    currency: Currency::Xp,
-                    amount: 0,
-                    reason: Reason::Revoked {
-                        achievement: Name::new(id),
-                    },
-                });
-            }
-            if let Some(unlock) = revoked {
-                books.totals.achievement_score = -i64::try_from(unlock.score).unwrap_or(i64::MAX);
-                books.ledger.push(LedgerDraft {
-                    currency: Currency::Xp,
-                    amount: 0,
-                    reason: Reason::Revoked {
-                        achievement: Name::new(&unlock.id),
-                    },
-                });
-                outcome_events.push(Event::AchievementRevoked { id: unlock.id });
-            }
-            let mut commit = finish(user, now, state, books, events);
-            commit.outcome.events.extend(outcome_events);
-            Ok(commit)
-        })
+        self.admin(user, &mut |state| revoke(config, user, state, id, now))
     }
 
     /// Close the current window of board `id` now: its standings become the
@@ -213,22 +99,7 @@ impl Engine {
                 .is_some_and(|s| s.windows.contains_key(id));
             if touched {
                 self.store.transact(user, None, &mut |state| {
-                    state.windows.remove(id);
-                    let mut outcome = Outcome::new(user, None, now);
-                    outcome.events.push(Event::BoardReset {
-                        board: id.to_owned(),
-                    });
-                    outcome.totals.close(state);
-                    Ok(Commit {
-                        outcome,
-                        ledger: vec![LedgerDraft {
-                            currency: Currency::Xp,
-                            amount: 0,
-                            reason: Reason::BoardReset {
-                                board: id.to_owned(),
-                            },
-                        }],
-                    })
+                    Ok(reset_window(user, state, id, now))
                 })?;
             }
         }
@@ -254,7 +125,7 @@ impl Engine {
 /// Assemble the commit of an admin step from its books and events.
 fn finish(
     user: UserId,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
     state: &UserState,
     mut books: Books,
     events: crate::step::Events,
@@ -266,5 +137,211 @@ fn finish(
     Commit {
         outcome,
         ledger: books.ledger,
+    }
+}
+
+// The admin operations on one user's state, shared by the engine (inside a
+// store transaction) and by replay (on the state it rebuilds), so a replay
+// re-applies an operation exactly as it was applied. Each follows the
+// `Step` contract: on `Err` the state is unchanged.
+
+/// [`Engine::adjust`] on `state` at `now`.
+pub(super) fn adjust(
+    config: &Config,
+    user: UserId,
+    state: &mut UserState,
+    currency: Currency,
+    amount: i64,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<Commit, StepError> {
+    let balance = match currency {
+        Currency::Xp => state.xp,
+        Currency::Points => state.points,
+    };
+    let new = balance
+        .checked_add_signed(amount)
+        .ok_or(StepError::BalanceOutOfRange {
+            currency,
+            balance,
+            change: amount,
+        })?;
+    let mut outcome = Outcome::new(user, None, now);
+    outcome.events.push(Event::Adjusted {
+        currency,
+        amount,
+        note: note.to_owned(),
+    });
+    let mut level_rose = false;
+    match currency {
+        Currency::Xp => {
+            state.xp = new;
+            let level = config.curve.level_for_xp(new);
+            for level in (state.level.saturating_add(1))..=level {
+                outcome.events.push(Event::LevelUp { level, bonus_xp: 0 });
+            }
+            if level < state.level {
+                outcome.events.push(Event::LevelDown { level });
+            }
+            level_rose = level > state.level;
+            state.level = level;
+        }
+        Currency::Points => state.points = new,
+    }
+    let mut ledger = vec![LedgerDraft {
+        currency,
+        amount,
+        reason: Reason::Adjustment {
+            note: note.to_owned(),
+        },
+    }];
+    // Levels reached count for the level achievements at once; what
+    // those unlocks pay is settled as an activity's would be.
+    let mut books = Books::new();
+    let mut events = crate::step::Events::default();
+    crate::step::settle_admin(config, state, now, level_rose, &mut books, &mut events);
+    outcome.events.extend(events.into_vec());
+    ledger.append(&mut books.ledger);
+    let mut totals = books.totals;
+    let adjusted = match currency {
+        Currency::Xp => &mut totals.xp,
+        Currency::Points => &mut totals.points,
+    };
+    *adjusted = adjusted.saturating_add(amount);
+    totals.close(state);
+    outcome.totals = totals;
+    // A gain counts on the windowed boards as it does live.
+    crate::step::record_windows(config, state, &outcome.totals, now);
+    Ok(Commit { outcome, ledger })
+}
+
+/// [`Engine::set_time_zone`] on `state` at `now`.
+pub(super) fn set_time_zone(
+    user: UserId,
+    state: &mut UserState,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Commit {
+    state.time_zone = Some(tz);
+    let mut outcome = Outcome::new(user, None, now);
+    outcome
+        .events
+        .push(Event::TimeZoneChanged { time_zone: tz });
+    outcome.totals.close(state);
+    Commit {
+        outcome,
+        ledger: vec![LedgerDraft {
+            currency: Currency::Xp,
+            amount: 0,
+            reason: Reason::TimeZoneChanged { time_zone: tz },
+        }],
+    }
+}
+
+/// [`Engine::grant`] on `state` at `now`.
+pub(super) fn grant(
+    config: &Config,
+    user: UserId,
+    state: &mut UserState,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Commit, StepError> {
+    let mut achievements = state.achievements.clone();
+    let unlock = config.achievements.grant(&mut achievements, id, now)?;
+    state.achievements = achievements;
+    let mut books = Books::new();
+    let mut events = crate::step::Events::default();
+    if let Some(unlock) = unlock {
+        // The act first, then what it pays: a replay reads the entries
+        // after a `Granted` one as the grant's own.
+        books.ledger.push(LedgerDraft {
+            currency: Currency::Xp,
+            amount: 0,
+            reason: Reason::Granted {
+                achievement: Name::new(&unlock.id),
+            },
+        });
+        crate::step::credit_unlocks(
+            state,
+            crate::achievement::Evaluation {
+                unlocked: vec![unlock],
+                progress: vec![],
+            },
+            &mut books,
+            &mut events,
+        );
+        crate::step::settle_admin(config, state, now, false, &mut books, &mut events);
+    }
+    let commit = finish(user, now, state, books, events);
+    // A gain counts on the windowed boards as it does live.
+    crate::step::record_windows(config, state, &commit.outcome.totals, now);
+    Ok(commit)
+}
+
+/// [`Engine::revoke`] on `state` at `now`.
+pub(super) fn revoke(
+    config: &Config,
+    user: UserId,
+    state: &mut UserState,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Commit, StepError> {
+    let mut achievements = state.achievements.clone();
+    let already = achievements.is_revoked(id);
+    let revoked = config.achievements.revoke(&mut achievements, id)?;
+    state.achievements = achievements;
+    let mut books = Books::new();
+    let events = crate::step::Events::default();
+    let mut outcome_events = Vec::new();
+    if revoked.is_none() && !already {
+        // Nothing was unlocked, but the bar is new: the ledger
+        // records the act, so a replay bars it at the same point.
+        books.ledger.push(LedgerDraft {
+            currency: Currency::Xp,
+            amount: 0,
+            reason: Reason::Revoked {
+                achievement: Name::new(id),
+            },
+        });
+    }
+    if let Some(unlock) = revoked {
+        books.totals.achievement_score = -i64::try_from(unlock.score).unwrap_or(i64::MAX);
+        books.ledger.push(LedgerDraft {
+            currency: Currency::Xp,
+            amount: 0,
+            reason: Reason::Revoked {
+                achievement: Name::new(&unlock.id),
+            },
+        });
+        outcome_events.push(Event::AchievementRevoked { id: unlock.id });
+    }
+    let mut commit = finish(user, now, state, books, events);
+    commit.outcome.events.extend(outcome_events);
+    Ok(commit)
+}
+
+/// [`Engine::reset_board`]'s change to one user's `state`: the recorded
+/// gain in board `board`'s current window is cleared.
+pub(super) fn reset_window(
+    user: UserId,
+    state: &mut UserState,
+    board: &str,
+    now: DateTime<Utc>,
+) -> Commit {
+    state.windows.remove(board);
+    let mut outcome = Outcome::new(user, None, now);
+    outcome.events.push(Event::BoardReset {
+        board: board.to_owned(),
+    });
+    outcome.totals.close(state);
+    Commit {
+        outcome,
+        ledger: vec![LedgerDraft {
+            currency: Currency::Xp,
+            amount: 0,
+            reason: Reason::BoardReset {
+                board: board.to_owned(),
+            },
+        }],
     }
 }

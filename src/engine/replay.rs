@@ -1,35 +1,74 @@
 //! Replay: rebuild every user's state from the recorded activities under the
 //! engine's (possibly changed) configuration.
 //!
-//! Each user's activities are folded through the pure step in the order they
-//! were recorded, each at its own time (so caps, windows and streaks see the
-//! days they happened on). Kept from the old state: the time zone, the
-//! achievements the host granted, and the sum of manual adjustments (applied
-//! after the fold). Revocations are reproduced from the ledger's `Revoked`
-//! entries, each before the activities recorded after it (one after the
-//! last activity comes after the grants and adjustments too), so what was
-//! paid before it stays paid and nothing after it unlocks the achievement
-//! again; a grant kept from the old state lifts it, as it did. (As
-//! adjustments are applied after the fold, an achievement an adjustment
-//! unlocked and a revocation then took away before further activities is
-//! not paid by the replay: it reports the difference.)
-//! The difference in each balance is written to the ledger
-//! as a `Replay` entry, so the ledger still sums to the balance and history
-//! is never edited.
+//! # The history
+//!
+//! A user's history is their recorded activities and their ledger. Every
+//! admin operation leaves an entry of its own, without an activity id:
+//! `Adjustment` (the amount moved), `Granted` (zero amount, before the
+//! entries of what the grant pays), `Revoked`, `TimeZoneChanged` and
+//! `BoardReset` (zero amount). An activity's entries carry its id.
+//!
+//! # The walk
+//!
+//! A fresh state walks the history in the order it happened: the ledger in
+//! order, and at each activity's first entry that activity (and any
+//! recorded before it not yet walked) goes through the pure step at its own
+//! time; at each admin entry the operation is re-applied at the entry's time
+//! by the function the engine ran (`admin.rs`), so it pays, crosses levels
+//! and unlocks exactly as it did. Entries without an activity that are not
+//! an operation (what an operation paid, a previous replay's correction)
+//! are skipped: re-applying the operation pays again what it pays now.
+//! Activities left after the last entry come last.
+//!
+//! An activity that wrote no ledger entry (it paid nothing) has no place of
+//! its own in the ledger: it comes after the activities recorded before it
+//! and before the next one that wrote entries, and among the admin
+//! operations between, before those made at or after its time (the
+//! activity's `at`; an activity dated at the very instant of an operation
+//! counts as before it). That is exact when activities are reported as
+//! they happen; an activity that paid nothing, reported late (dated at or
+//! before the time of an admin operation made before it was recorded), is
+//! walked before that operation, which can matter when the operation
+//! changes what the activity would do (a time-zone change moves its day).
+//!
+//! Under the configuration the history was recorded with, the walk gives
+//! back the state it built, so a replay reports no change. Under a changed
+//! one, it gives what recording the same history would have given, except
+//! that an adjustment that would take a balance below zero takes what there
+//! is.
+//!
+//! # Older histories
+//!
+//! Before grants and time-zone changes wrote entries, the ledger could not
+//! tell them. For such a history: achievements the current state holds as
+//! granted, with no `Granted` entry, are granted again last, at the time
+//! they unlocked (a grant revoked since is lost); and if the ledger has no
+//! `TimeZoneChanged` entry, the whole history is walked in the user's
+//! current zone (once it has one, the walk starts in the default zone).
+//!
+//! # Writing
+//!
+//! The difference in each balance is written to the ledger as a `Replay`
+//! entry, so the ledger still sums to the balance and history is never
+//! edited.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{ActivityId, UserId};
-use crate::ledger::{Currency, LedgerDraft, Reason};
+use crate::config::Config;
+use crate::ledger::{Currency, LedgerDraft, LedgerEntry, Reason};
 use crate::level::Level;
 use crate::outcome::{Event, Outcome};
 use crate::state::UserState;
 use crate::step::StepError;
 use crate::store::{Commit, StoreError};
+use crate::time::Tz;
 
-use super::{Engine, RecordError};
+use super::{Engine, RecordError, admin};
 
 /// How often a user's replay is retried when activity arrives meanwhile.
 const RETRIES: usize = 8;
@@ -66,7 +105,9 @@ pub struct ReplayChange {
 }
 
 impl Engine {
-    /// Report what a replay would change, changing nothing.
+    /// Report what a replay would change, changing nothing. Under the
+    /// configuration the history was recorded with, it reports no change
+    /// (see the module doc for the one ambiguity the history leaves).
     pub fn replay_dry_run(&self) -> Result<ReplayReport, StoreError> {
         let mut report = ReplayReport::default();
         for user in self.store.users()? {
@@ -117,142 +158,190 @@ impl Engine {
         Ok(report)
     }
 
-    /// Fold `user`'s recorded activities into a fresh state.
+    /// Walk `user`'s history in the order it happened into a fresh state:
+    /// the recorded activities, each at its own time through the pure step,
+    /// and the admin operations at their places in the ledger, each
+    /// re-applied at its own time by the code the engine ran (see the
+    /// module doc for how the two are interleaved and what old histories
+    /// cannot tell).
     fn rebuild(&self, user: UserId, current: &UserState) -> Result<(UserState, usize), StoreError> {
         let config = &*self.config;
+        let ledger = self.history(user)?;
+        let activities = self.store.activities(user)?;
+        let index: HashMap<&ActivityId, usize> = activities
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (&a.id, i))
+            .collect();
+        // Activities that wrote a ledger entry have an exact place in it.
+        let mut anchored = vec![false; activities.len()];
+        for entry in &ledger {
+            if let Some(i) = entry.activity.as_ref().and_then(|id| index.get(id)) {
+                anchored[*i] = true;
+            }
+        }
+        let zones_recorded = ledger
+            .iter()
+            .any(|e| matches!(e.reason, Reason::TimeZoneChanged { .. }));
+        let grants_recorded: BTreeSet<&str> = ledger
+            .iter()
+            .filter_map(|e| match &e.reason {
+                Reason::Granted { achievement } => Some(achievement.as_str()),
+                _ => None,
+            })
+            .collect();
         let mut state = UserState {
-            time_zone: current.time_zone,
+            // With changes recorded, the history starts in the default
+            // zone; without, a zone set before changes were recorded (or
+            // never) is all the history can use.
+            time_zone: if zones_recorded {
+                None
+            } else {
+                current.time_zone
+            },
             ..UserState::default()
         };
         let mut refused = 0;
-        let (before, after) = self.revocations(user)?;
-        let mut before = before.into_iter().peekable();
-        for activity in self.store.activities(user)? {
-            if let Some((_, ids)) = before.next_if(|(next, _)| *next == activity.id) {
-                for id in ids {
-                    // An id the catalog no longer has bars nothing.
-                    let _ = config.achievements.revoke(&mut state.achievements, &id);
-                }
-            }
-            if crate::step::step(config, &mut state, &activity, activity.at).is_err() {
+        let mut next = 0;
+        let mut fold = |state: &mut UserState, next: &mut usize| {
+            if let Some(activity) = activities.get(*next)
+                && crate::step::step(config, state, activity, activity.at).is_err()
+            {
                 refused += 1;
             }
-        }
-        // Revocations after the last activity (and any the activities did
-        // not meet in order, which would be a store's bug: kept, not lost)
-        // come last, after grants and adjustments.
-        let last: Vec<String> = before.flat_map(|(_, ids)| ids).chain(after).collect();
-        // Grants and adjustments settle as `grant` and `adjust` do: a
-        // grant's rewards may cross levels (bonus paid), and levels an
-        // adjustment reaches count for the level achievements. What they
-        // write is not kept: the replay's ledger is the difference.
-        let mut events = crate::step::Events::default();
-        for id in current.achievements.granted_ids() {
-            let at = current
-                .achievements
-                .unlocked_at(id)
-                .unwrap_or_else(|| self.now());
-            if let Ok(Some(unlock)) = config.achievements.grant(&mut state.achievements, id, at) {
-                let mut books = crate::step::Books::new();
-                let unlocked = crate::achievement::Evaluation {
-                    unlocked: vec![unlock],
-                    progress: vec![],
-                };
-                crate::step::credit_unlocks(&mut state, unlocked, &mut books, &mut events);
-                crate::step::settle_admin(config, &mut state, at, false, &mut books, &mut events);
-                books.totals.close(&state);
-                crate::step::record_windows(config, &mut state, &books.totals, at);
-            }
-        }
-        let (mut xp, mut points) = (0i128, 0i128);
-        let mut adjusted_at = None;
-        let mut from = 0;
-        loop {
-            let page = self.store.ledger(user, from, 1024)?;
-            for entry in &page {
-                if let Reason::Adjustment { .. } = entry.reason {
-                    let mut totals = crate::outcome::Totals::default();
-                    match entry.currency {
-                        Currency::Xp => {
-                            xp += i128::from(entry.amount);
-                            totals.xp = entry.amount;
-                        }
-                        Currency::Points => {
-                            points += i128::from(entry.amount);
-                            totals.points = entry.amount;
+            *next += 1;
+        };
+        for entry in &ledger {
+            match &entry.activity {
+                // An activity's entries: it and every activity recorded
+                // before it have happened.
+                Some(id) => {
+                    if let Some(&i) = index.get(id) {
+                        while next <= i {
+                            fold(&mut state, &mut next);
                         }
                     }
-                    // A gain counted in its window then, as `adjust` did.
-                    totals.close(&state);
-                    adjusted_at = adjusted_at.max(Some(entry.at));
-                    crate::step::record_windows(config, &mut state, &totals, entry.at);
+                }
+                None => {
+                    let Some(op) = Op::of(entry) else {
+                        // What an operation paid: the operation pays it
+                        // again when re-applied.
+                        continue;
+                    };
+                    // Activities that wrote nothing cannot be placed by the
+                    // ledger: those that happened by the operation's time
+                    // are taken to have been recorded before it.
+                    while activities
+                        .get(next)
+                        .is_some_and(|a| !anchored[next] && a.at <= entry.at)
+                    {
+                        fold(&mut state, &mut next);
+                    }
+                    op.apply(config, user, &mut state, entry.at);
                 }
             }
-            from += page.len() as u64;
-            if page.len() < 1024 {
-                break;
-            }
         }
-        let apply = |balance: u64, change: i128| {
-            u64::try_from((i128::from(balance) + change).max(0)).unwrap_or(u64::MAX)
-        };
-        state.xp = apply(state.xp, xp);
-        state.points = apply(state.points, points);
-        // Adjustments move the level without a bonus, as `adjust` does.
-        let level = config.curve.level_for_xp(state.xp);
-        let rose = level > state.level;
-        state.level = level;
-        // Settled when the (last) adjustment was made, as `adjust` did.
-        let at = adjusted_at.unwrap_or_else(|| self.now());
-        let mut books = crate::step::Books::new();
-        crate::step::settle_admin(config, &mut state, at, rose, &mut books, &mut events);
-        books.totals.close(&state);
-        crate::step::record_windows(config, &mut state, &books.totals, at);
-        // What they unlocked (an adjustment's level) stays paid, as it did
-        // live; an achievement granted now was granted after its revocation,
-        // which the grant lifted.
-        for id in last {
-            if !current.achievements.granted_ids().any(|g| g == id) {
-                let _ = config.achievements.revoke(&mut state.achievements, &id);
+        while next < activities.len() {
+            fold(&mut state, &mut next);
+        }
+        // Grants made before grants were recorded: kept from the current
+        // state, re-applied last, at the time they unlocked.
+        for id in current.achievements.granted_ids() {
+            if !grants_recorded.contains(id) {
+                let at = current
+                    .achievements
+                    .unlocked_at(id)
+                    .unwrap_or_else(|| self.now());
+                // An id the catalog no longer has grants nothing.
+                let _ = admin::grant(config, user, &mut state, id, at);
             }
         }
         Ok((state, refused))
     }
-}
 
-/// Revoked achievement ids, grouped by the activity they preceded.
-type Preceding = Vec<(ActivityId, Vec<String>)>;
-
-impl Engine {
-    /// The revocations in `user`'s ledger, in order: those recorded before
-    /// an activity's entries, with that activity (the first recorded after
-    /// them), and those after the last activity's entries.
-    ///
-    /// An activity that wrote no ledger entry cannot be placed, so it is
-    /// folded before the revocations that follow it: it paid nothing, so it
-    /// unlocked nothing that pays (and a revocation after it takes away
-    /// what it did unlock).
-    fn revocations(&self, user: UserId) -> Result<(Preceding, Vec<String>), StoreError> {
-        let mut before: Preceding = Vec::new();
-        let mut pending = Vec::new();
-        let mut from = 0;
+    /// Every entry of `user`'s ledger, in order.
+    fn history(&self, user: UserId) -> Result<Vec<LedgerEntry>, StoreError> {
+        const PAGE: usize = 1024;
+        let mut entries = Vec::new();
         loop {
-            let page = self.store.ledger(user, from, 1024)?;
-            for entry in &page {
-                match (&entry.reason, &entry.activity) {
-                    (Reason::Revoked { achievement }, _) => pending.push(achievement.to_string()),
-                    (_, Some(activity)) if !pending.is_empty() => {
-                        before.push((activity.clone(), std::mem::take(&mut pending)));
-                    }
-                    _ => {}
-                }
-            }
-            from += page.len() as u64;
-            if page.len() < 1024 {
-                break;
+            let page = self.store.ledger(user, entries.len() as u64, PAGE)?;
+            let done = page.len() < PAGE;
+            entries.extend(page);
+            if done {
+                return Ok(entries);
             }
         }
-        Ok((before, pending))
+    }
+}
+
+/// An admin operation, as its ledger entry records it.
+enum Op<'a> {
+    Adjust {
+        currency: Currency,
+        amount: i64,
+        note: &'a str,
+    },
+    Grant(&'a str),
+    Revoke(&'a str),
+    TimeZone(Tz),
+    BoardReset(&'a str),
+}
+
+impl<'a> Op<'a> {
+    /// The operation an entry without an activity records, if it records
+    /// one (rather than being paid by one, or written by a replay, whose
+    /// correction the walk recomputes).
+    fn of(entry: &'a LedgerEntry) -> Option<Self> {
+        Some(match &entry.reason {
+            Reason::Adjustment { note } => Self::Adjust {
+                currency: entry.currency,
+                amount: entry.amount,
+                note,
+            },
+            Reason::Granted { achievement } => Self::Grant(achievement),
+            Reason::Revoked { achievement } => Self::Revoke(achievement),
+            Reason::TimeZoneChanged { time_zone } => Self::TimeZone(*time_zone),
+            Reason::BoardReset { board } => Self::BoardReset(board),
+            _ => return None,
+        })
+    }
+
+    /// Re-apply the operation to `state` at `at`, as the engine did. What
+    /// the current configuration refuses (an achievement it no longer
+    /// has) changes nothing.
+    fn apply(self, config: &Config, user: UserId, state: &mut UserState, at: DateTime<Utc>) {
+        match self {
+            Self::Adjust {
+                currency,
+                amount,
+                note,
+            } => {
+                // Under a changed configuration the balance may be smaller
+                // than it was: a removal takes what there is.
+                let balance = match currency {
+                    Currency::Xp => state.xp,
+                    Currency::Points => state.points,
+                };
+                let amount = if amount < 0 {
+                    amount.max(i64::try_from(balance).map_or(i64::MIN, |b| -b))
+                } else {
+                    amount.min(i64::try_from(u64::MAX - balance).unwrap_or(i64::MAX))
+                };
+                let _ = admin::adjust(config, user, state, currency, amount, note, at);
+            }
+            Self::Grant(id) => {
+                let _ = admin::grant(config, user, state, id, at);
+            }
+            Self::Revoke(id) => {
+                let _ = admin::revoke(config, user, state, id, at);
+            }
+            Self::TimeZone(tz) => {
+                admin::set_time_zone(user, state, tz, at);
+            }
+            Self::BoardReset(board) => {
+                admin::reset_window(user, state, board, at);
+            }
+        }
     }
 }
 

@@ -165,6 +165,14 @@ pub(super) fn encode_ledger(at: DateTime<Utc>, drafts: &[LedgerDraft]) -> Vec<u8
                 w.u8(8);
                 w.str(board);
             }
+            Reason::Granted { achievement } => {
+                w.u8(9);
+                w.str(achievement);
+            }
+            Reason::TimeZoneChanged { time_zone } => {
+                w.u8(10);
+                w.str(time_zone.name());
+            }
         }
     }
     w.finish()
@@ -201,6 +209,15 @@ pub(super) fn decode_ledger(
                 achievement: r.name()?,
             },
             8 => Reason::BoardReset { board: r.str()? },
+            9 => Reason::Granted {
+                achievement: r.name()?,
+            },
+            10 => {
+                let name = r.str()?;
+                Reason::TimeZoneChanged {
+                    time_zone: name.parse().map_err(|_| r.bad("unknown time zone"))?,
+                }
+            }
             _ => return Err(r.bad("unknown reason")),
         };
         entries.push(LedgerEntry {
@@ -296,6 +313,12 @@ mod tests {
                 achievement: "r".into(),
             },
             Reason::BoardReset { board: "b".into() },
+            Reason::Granted {
+                achievement: "g".into(),
+            },
+            Reason::TimeZoneChanged {
+                time_zone: chrono_tz::Asia::Kolkata,
+            },
         ];
         let drafts: Vec<_> = reasons
             .into_iter()
