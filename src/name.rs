@@ -97,6 +97,18 @@ impl From<String> for Name {
     }
 }
 
+impl From<Box<str>> for Name {
+    fn from(text: Box<str>) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for Name {
+    fn from(text: std::borrow::Cow<'_, str>) -> Self {
+        Self::new(text)
+    }
+}
+
 impl From<&Self> for Name {
     fn from(name: &Self) -> Self {
         name.clone()

@@ -291,8 +291,7 @@ pub(super) fn revoke(
     let revoked = config.achievements.revoke(&mut achievements, id)?;
     state.achievements = achievements;
     let mut books = Books::new();
-    let events = crate::step::Events::default();
-    let mut outcome_events = Vec::new();
+    let mut events = crate::step::Events::default();
     if revoked.is_none() && !already {
         // Nothing was unlocked, but the bar is new: the ledger
         // records the act, so a replay bars it at the same point.
@@ -313,10 +312,13 @@ pub(super) fn revoke(
                 achievement: Name::new(&unlock.id),
             },
         });
-        outcome_events.push(Event::AchievementRevoked { id: unlock.id });
+        events.push(Event::AchievementRevoked { id: unlock.id });
     }
-    let mut commit = finish(user, now, state, books, events);
-    commit.outcome.events.extend(outcome_events);
+    let commit = finish(user, now, state, books, events);
+    // The score's fall reaches the boards that follow it as it does live
+    // (a windowed board that keeps the latest value; an ordinal board's
+    // time of reaching).
+    crate::step::record_windows(config, state, &commit.outcome.totals, now);
     Ok(commit)
 }
 

@@ -79,8 +79,9 @@ pub enum RankPolicy {
     /// ([`UserState::reached`](crate::state::UserState::reached)), so a
     /// board rebuilt from stored states (on start) orders ties as the live
     /// board did. Live, "first" is the order scores arrive at the board;
-    /// rebuilt, it is the order of the activities' times — the same unless
-    /// activities arrive out of order.
+    /// rebuilt, it is the order of the activities' times, then user ids —
+    /// the same unless activities arrive out of order or at the same
+    /// instant.
     Ordinal,
 }
 

@@ -123,7 +123,12 @@ fn group(event: &Event) -> u8 {
         Event::Streak(_) => 4,
         Event::PointsEarned { .. } => 5,
         Event::MetricsIncremented { .. } => 6,
-        _ => 7,
+        // Admin events: listed after what a step causes. Exhaustive on
+        // purpose, so a new event must be given its place here.
+        Event::Adjusted { .. }
+        | Event::TimeZoneChanged { .. }
+        | Event::BoardReset { .. }
+        | Event::Replayed { .. } => 7,
     }
 }
 

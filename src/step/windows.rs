@@ -26,10 +26,11 @@ pub(crate) fn source_change(source: &Source, totals: &Totals) -> Option<(u64, u6
                 totals.achievement_score_after,
             )
         }),
+        // A counter that did not move (saturated) changed nothing.
         Source::Metric(name) => totals
             .metrics
             .iter()
-            .find(|m| &m.metric == name)
+            .find(|m| &m.metric == name && m.by > 0)
             .map(|m| (m.by, m.total)),
     }
 }
@@ -55,8 +56,8 @@ pub(crate) fn record_windows(
     totals: &Totals,
     at: DateTime<Utc>,
 ) {
-    // Boards share a handful of zones; a zone's offset lookup is most of
-    // what finding a window costs, so each zone's local date is found once.
+    // Boards share a zone or two; a zone's offset lookup is most of what
+    // finding a window costs, so the last zone's local date is kept.
     let mut local: Option<(Tz, NaiveDate)> = None;
     for board in &config.boards {
         let Some((increase, after)) = source_change(&board.source, totals) else {

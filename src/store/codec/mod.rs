@@ -81,8 +81,9 @@ fn encode_activity_into(mut w: Writer, a: &Activity) -> Vec<u8> {
 
 /// An activity (as [`encode_activity`]) followed by its outcome (as
 /// [`encode_outcome`]) in one buffer, and where the outcome starts: what
-/// the memory store keeps per recorded activity, in one allocation sized
-/// for a typical pair, where two blobs grown separately took five.
+/// the memory store keeps per recorded activity. One buffer sized for a
+/// typical pair, trimmed once to its length: two allocations where two
+/// blobs grown separately and joined took five.
 pub(super) fn encode_activity_and_outcome(a: &Activity, outcome: &Outcome) -> (Box<[u8]>, usize) {
     let bytes = encode_activity_into(Writer::appending(Vec::with_capacity(256)), a);
     let split = bytes.len();

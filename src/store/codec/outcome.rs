@@ -2,8 +2,9 @@
 //!
 //! Every struct is destructured without `..` and every enum matched without
 //! a wildcard, so a field or variant added to these types fails to compile
-//! here instead of being silently dropped; such a change must also change
-//! the format byte (and keep reading the old one).
+//! here instead of being silently dropped. A change to how something is
+//! laid out takes a new tag (an old build refuses it as unknown, never
+//! misreads it) or a new format byte, and keeps reading the old layout.
 
 use std::sync::Arc;
 

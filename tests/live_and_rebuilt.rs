@@ -1,0 +1,262 @@
+//! Boards and states stay what the history says, whatever path a change
+//! took: a board rebuilt from stored states (a restart) equals the live
+//! one, and a replay under the same configuration changes nothing — for
+//! revocations, grants, adjustments, saturated counters and ordinal ties.
+//! (Cases found by review; each failed before its fix.)
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use gamify::activity::{Activity, UserId};
+use gamify::config::Config;
+use gamify::engine::Engine;
+use gamify::leaderboard::{BoardSpec, BoardWindow, RankPolicy, Source};
+use gamify::store::Store;
+use gamify::time::FakeClock;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
+}
+
+fn ordinal(id: &str, source: Source) -> Config {
+    let mut config = Config::sparkle();
+    let mut spec = BoardSpec::new(id, source, BoardWindow::AllTime);
+    spec.policy = RankPolicy::Ordinal;
+    config.boards = vec![spec];
+    config
+}
+
+fn order(engine: &Engine, board: &str) -> Vec<(u64, u64, u64)> {
+    engine
+        .board(board)
+        .unwrap()
+        .top(10)
+        .iter()
+        .map(|s| (s.user.0, s.score, s.rank))
+        .collect()
+}
+
+fn setup(config: &Config) -> (Engine, Arc<dyn Store>, Arc<FakeClock>) {
+    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(t0()));
+    let engine = Engine::builder(config.clone())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (engine, store, clock)
+}
+
+fn restart(config: &Config, store: Arc<dyn Store>, clock: Arc<FakeClock>) -> Engine {
+    Engine::builder(config.clone())
+        .shared_store(store)
+        .clock(clock)
+        .build()
+        .unwrap()
+}
+
+fn at(clock: &FakeClock, minutes: i64) -> DateTime<Utc> {
+    let t = t0() + TimeDelta::minutes(minutes);
+    clock.set(t);
+    t
+}
+
+#[test]
+fn revoke_on_ordinal_board_live_vs_rebuilt() {
+    let config = ordinal("ach", Source::AchievementScore);
+    let (engine, store, clock) = setup(&config);
+    at(&clock, 1);
+    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
+    at(&clock, 2);
+    engine.grant(UserId(1), "ach_trending_master").unwrap();
+    at(&clock, 3);
+    engine.grant(UserId(2), "ach_viral_sensation").unwrap();
+    at(&clock, 4);
+    engine.revoke(UserId(1), "ach_trending_master").unwrap();
+    let live = order(&engine, "ach");
+    drop(engine);
+    let rebuilt = order(&restart(&config, store, clock), "ach");
+    assert_eq!(live, rebuilt);
+}
+
+#[test]
+fn zero_metric_increment_on_ordinal_board_live_vs_rebuilt() {
+    let config = ordinal("posts", Source::Metric("posts".into()));
+    let (engine, store, clock) = setup(&config);
+    let t = at(&clock, 1);
+    engine
+        .record(Activity::new("a", UserId(1), "post_created", t).with_metric("posts", u64::MAX))
+        .unwrap();
+    let t = at(&clock, 2);
+    engine
+        .record(Activity::new("b", UserId(2), "post_created", t).with_metric("posts", u64::MAX))
+        .unwrap();
+    let t = at(&clock, 3);
+    engine
+        .record(Activity::new("c", UserId(1), "post_created", t))
+        .unwrap();
+    let live = order(&engine, "posts");
+    drop(engine);
+    let rebuilt = order(&restart(&config, store, clock), "posts");
+    assert_eq!(live, rebuilt);
+}
+
+#[test]
+fn replay_grant_overwrites_reached_with_an_earlier_time() {
+    let config = ordinal("xp", Source::Xp);
+    let (engine, _store, clock) = setup(&config);
+    at(&clock, 1);
+    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
+    at(&clock, 2);
+    engine.grant(UserId(2), "ach_viral_sensation").unwrap();
+    let t = at(&clock, 3);
+    engine
+        .record(Activity::new("b", UserId(2), "post_created", t))
+        .unwrap();
+    let t = at(&clock, 4);
+    engine
+        .record(Activity::new("a", UserId(1), "post_created", t))
+        .unwrap();
+    let live = order(&engine, "xp");
+    let report = engine.replay_dry_run().unwrap();
+    engine.replay().unwrap();
+    let replayed = order(&engine, "xp");
+    assert!(
+        report.changes.is_empty(),
+        "spurious changes: {:?}",
+        report.changes
+    );
+    assert_eq!(live, replayed);
+}
+
+#[test]
+fn replay_pays_a_revoked_achievement_met_by_a_silent_activity() {
+    let config = Config::sparkle();
+    let (engine, _store, clock) = setup(&config);
+    let t = at(&clock, 1);
+    engine
+        .record(Activity::new("l1", UserId(1), "daily_login", t))
+        .unwrap();
+    at(&clock, 2);
+    engine.revoke(UserId(1), "ach_viral_sensation").unwrap();
+    let t = at(&clock, 3);
+    let out = engine
+        .record(Activity::new("l2", UserId(1), "daily_login", t).with_attribute("reactions", 1500))
+        .unwrap();
+    eprintln!("silent outcome: {:?}", out.outcome.events);
+    let t = at(&clock, 4);
+    engine
+        .record(Activity::new("p", UserId(1), "post_created", t))
+        .unwrap();
+    let report = engine.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+}
+
+#[test]
+fn replay_grant_state_diff() {
+    let config = ordinal("xp", Source::Xp);
+    let (engine, store, clock) = setup(&config);
+    at(&clock, 1);
+    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
+    at(&clock, 2);
+    engine.grant(UserId(2), "ach_viral_sensation").unwrap();
+    let t = at(&clock, 3);
+    engine
+        .record(Activity::new("b", UserId(2), "post_created", t))
+        .unwrap();
+    let t = at(&clock, 4);
+    engine
+        .record(Activity::new("a", UserId(1), "post_created", t))
+        .unwrap();
+    let live = order(&engine, "xp");
+    let before: Vec<_> = [1, 2]
+        .map(|u| store.load(UserId(u)).unwrap().unwrap())
+        .into();
+    at(&clock, 10);
+    engine.replay().unwrap();
+    let after: Vec<_> = [1, 2]
+        .map(|u| store.load(UserId(u)).unwrap().unwrap())
+        .into();
+    for (b, a) in before.iter().zip(&after) {
+        let mut a2 = a.clone();
+        a2.reached = b.reached.clone();
+        eprintln!(
+            "reached before {:?} after {:?}; equal but reached: {}",
+            b.reached,
+            a.reached,
+            &a2 == b
+        );
+    }
+    let replayed = order(&engine, "xp");
+    assert_eq!(live, replayed);
+}
+
+#[test]
+fn replay_pays_a_barred_level_achievement_reached_by_an_adjustment() {
+    let config = Config::sparkle();
+    let (engine, _store, clock) = setup(&config);
+    let t = at(&clock, 1);
+    engine
+        .record(Activity::new("p", UserId(1), "post_created", t))
+        .unwrap();
+    at(&clock, 2);
+    engine.revoke(UserId(1), "ach_level_10").unwrap();
+    at(&clock, 3);
+    let out = engine
+        .adjust(UserId(1), gamify::ledger::Currency::Xp, 5000, "bonus")
+        .unwrap();
+    eprintln!("adjust: {:?}", out.events);
+    let report = engine.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+}
+
+#[test]
+fn replay_adjustment_overwrites_reached() {
+    let config = ordinal("pts", Source::Points);
+    let (engine, _store, clock) = setup(&config);
+    at(&clock, 1);
+    engine
+        .adjust(UserId(1), gamify::ledger::Currency::Points, 100, "n")
+        .unwrap();
+    let t = at(&clock, 2);
+    let _ = t;
+    let o = engine.grant(UserId(1), "ach_viral_sensation").unwrap();
+    eprintln!("points {}", o.totals.points);
+    let report = engine.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "spurious: {:?}", report.changes);
+}
+
+#[test]
+fn replay_forgets_a_grant_that_was_later_revoked() {
+    let config = Config::sparkle();
+    let (engine, _store, clock) = setup(&config);
+    let t = at(&clock, 1);
+    engine
+        .record(Activity::new("p", UserId(1), "post_created", t))
+        .unwrap();
+    at(&clock, 2);
+    engine.grant(UserId(1), "ach_trending_master").unwrap();
+    at(&clock, 3);
+    engine.revoke(UserId(1), "ach_trending_master").unwrap();
+    let report = engine.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+}
+
+#[test]
+fn revoke_on_windowed_replace_board_live_vs_rebuilt() {
+    use gamify::leaderboard::ScoreMode;
+    let mut config = Config::sparkle();
+    let mut spec = BoardSpec::new("ach_day", Source::AchievementScore, BoardWindow::Day);
+    spec.mode = ScoreMode::Replace;
+    config.boards = vec![spec];
+    let (engine, store, clock) = setup(&config);
+    at(&clock, 1);
+    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
+    engine.grant(UserId(1), "ach_trending_master").unwrap();
+    at(&clock, 2);
+    engine.revoke(UserId(1), "ach_trending_master").unwrap();
+    let live = order(&engine, "ach_day");
+    drop(engine);
+    let rebuilt = order(&restart(&config, store, clock), "ach_day");
+    assert_eq!(live, rebuilt);
+}
