@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gamify::activity::{Activity, UserId};
 use gamify::config::Config;
 use gamify::engine::Engine;
-use gamify::leaderboard::{BoardSpec, BoardWindow, RankPolicy, Source};
+use gamify::leaderboard::{BoardSpec, BoardWindow, RankPolicy, ScoreMode, Source};
+use gamify::ledger::Currency;
 use gamify::store::Store;
 use gamify::time::FakeClock;
 
@@ -259,4 +260,160 @@ fn revoke_on_windowed_replace_board_live_vs_rebuilt() {
     drop(engine);
     let rebuilt = order(&restart(&config, store, clock), "ach_day");
     assert_eq!(live, rebuilt);
+}
+
+/// A small deterministic generator: the same histories on every run.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn fuzz_boards(with_modes: bool) -> Vec<BoardSpec> {
+    let mut out = vec![];
+    let sources = [
+        ("xp", Source::Xp),
+        ("pts", Source::Points),
+        ("posts", Source::Metric("posts".into())),
+        ("ach", Source::AchievementScore),
+    ];
+    let modes: &[ScoreMode] = if with_modes {
+        &[
+            ScoreMode::Increment,
+            ScoreMode::Replace,
+            ScoreMode::KeepBest,
+        ]
+    } else {
+        &[ScoreMode::Increment]
+    };
+    for (id, src) in &sources {
+        for (w, window) in [("all", BoardWindow::AllTime), ("day", BoardWindow::Day)] {
+            for mode in modes {
+                let mut spec = BoardSpec::new(format!("{id}_{w}_{mode:?}"), src.clone(), window);
+                spec.policy = RankPolicy::Ordinal;
+                spec.mode = *mode;
+                out.push(spec);
+            }
+        }
+    }
+    out
+}
+
+fn snapshot(engine: &Engine, ids: &[String]) -> Vec<(String, Vec<(u64, u64)>)> {
+    ids.iter()
+        .map(|id| {
+            let b = engine.board(id).unwrap();
+            (
+                id.clone(),
+                b.top(100).iter().map(|s| (s.user.0, s.score)).collect(),
+            )
+        })
+        .collect()
+}
+
+/// One random history of activities and admin operations on ordinal
+/// boards (every source; increment, replace and keep-best; all-time and daily),
+/// checking after every step that a restart rebuilds the live boards
+/// exactly. Returns the first difference. Not covered, as documented:
+/// activities arriving out of order (live ties follow arrival, rebuilt ones
+/// the activities' times).
+fn run(seed: u64, with_modes: bool, admin: bool) -> Option<String> {
+    let mut config = Config::sparkle();
+    config.boards = fuzz_boards(with_modes);
+    let ids: Vec<String> = config.boards.iter().map(|b| b.id.clone()).collect();
+    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(t0()));
+    let engine = Engine::builder(config.clone())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut rng = Lcg(seed);
+    let mut now = t0();
+    let kinds = [
+        "post_created",
+        "comment_created",
+        "reaction_given",
+        "daily_login",
+        "follow_received",
+    ];
+    let achs = [
+        "ach_first_post",
+        "ach_viral_sensation",
+        "ach_trending_master",
+    ];
+    for step in 0..60 {
+        now += TimeDelta::minutes(1 + rng.next(240) as i64);
+        clock.set(now);
+        let user = UserId(1 + rng.next(3));
+        let op = rng.next(10);
+        let what;
+        if op < 7 || !admin {
+            let kind = kinds[rng.next(kinds.len() as u64) as usize];
+            let late = false;
+            let at = if late {
+                now - TimeDelta::minutes(rng.next(600) as i64)
+            } else {
+                now
+            };
+            what = format!("record {user:?} {kind} late={late}");
+            let _ = engine.record(Activity::new(format!("a{step}"), user, kind, at));
+        } else if op == 9 {
+            let id = ids[rng.next(ids.len() as u64) as usize].clone();
+            what = format!("reset {id}");
+            let _ = engine.reset_board(&id);
+        } else if op == 7 {
+            let amount = rng.next(200) as i64 - 100;
+            let cur = if rng.next(2) == 0 {
+                Currency::Xp
+            } else {
+                Currency::Points
+            };
+            what = format!("adjust {user:?} {cur:?} {amount}");
+            let _ = engine.adjust(user, cur, amount, "n");
+        } else {
+            let a = achs[rng.next(3) as usize];
+            what = format!("grant {user:?} {a}");
+            let _ = engine.grant(user, a);
+        }
+        let live = snapshot(&engine, &ids);
+        let rebuilt_engine = Engine::builder(config.clone())
+            .shared_store(store.clone())
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let rebuilt = snapshot(&rebuilt_engine, &ids);
+        for ((id, l), (_, r)) in live.iter().zip(&rebuilt) {
+            if l != r {
+                let mut ls = l.clone();
+                ls.sort();
+                let mut rs = r.clone();
+                rs.sort();
+                let kind = if ls == rs { "ORDER" } else { "SCORES" };
+                return Some(format!(
+                    "seed {seed} step {step} ({what}) {kind} {id}: live {l:?} rebuilt {r:?}"
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn random_histories_rebuild_to_the_live_boards() {
+    let fails: Vec<String> = (0..60)
+        .flat_map(|seed| [run(seed, false, false), run(seed, true, true)])
+        .flatten()
+        .collect();
+    assert!(
+        fails.is_empty(),
+        "{} failing: {:?}",
+        fails.len(),
+        &fails[..fails.len().min(4)]
+    );
 }

@@ -87,8 +87,9 @@ impl Boards {
                 // figure a rebuild reads from the state: saturated, never
                 // overflowing, down as well as up (admin adjustments), and a
                 // user back at zero leaves the board as a rebuild leaves
-                // them off it.
-                ScoreMode::Increment if slot.spec.window.period_kind().is_none() => {
+                // them off it. Whatever the mode: a lifetime total falls
+                // only by a correction, which a best score must follow too.
+                _ if slot.spec.window.period_kind().is_none() => {
                     if after == 0 {
                         board.remove(outcome.user);
                         Ok(())
@@ -105,7 +106,13 @@ impl Boards {
                     }
                 }
                 ScoreMode::Replace | ScoreMode::KeepBest => {
-                    board.record(outcome.user, after, outcome.at, now)
+                    let recorded = board.record(outcome.user, after, outcome.at, now);
+                    // A score of zero is no score: off the board, as a
+                    // rebuild from the states leaves it.
+                    if board.ranked().score(outcome.user) == Some(0) {
+                        board.remove(outcome.user);
+                    }
+                    recorded
                 }
             };
         }

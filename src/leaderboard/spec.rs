@@ -86,6 +86,11 @@ pub enum RankPolicy {
 }
 
 /// How a score change applies.
+///
+/// On the engine's all-time boards every mode shows the source's lifetime
+/// total (what a board rebuilt from the users' states shows): a total
+/// only falls by an admin correction, which the board follows. The modes
+/// differ on windowed boards, and on boards a host drives itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreMode {
