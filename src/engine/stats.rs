@@ -142,7 +142,12 @@ impl Engine {
             achievements: AchievementSummary {
                 total: config.achievements.len(),
                 unlocked: state.achievements.unlocked_count(),
-                revoked: state.achievements.revoked.len(),
+                // Of the current catalog, as `total` is.
+                revoked: state
+                    .achievements
+                    .revoked_ids()
+                    .filter(|id| config.achievements.get(id).is_some())
+                    .count(),
                 score: state.achievements.score(),
                 points: achievement_points,
                 by_rarity,
