@@ -65,6 +65,9 @@
 //!   batches, admin operations, stats, boards, replay.
 //! - [`error`]: the crate-wide [`Error`] and the [`ConfigError`] that names
 //!   the field a rejected configuration got wrong.
+//! - [`Name`] and [`NameMap`]: the identifiers everything is named by
+//!   (short ones kept inline) and the small sorted maps a user's state
+//!   keeps by them.
 //!
 //! The arrows point one way: the engine uses the core and the traits;
 //! stores and sinks implement the traits; the core uses nothing above it.
