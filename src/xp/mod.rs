@@ -64,6 +64,10 @@ pub struct KindRule {
     /// received). It must be between 0 and [`MAX_QUANTITY`].
     pub per: Option<String>,
     /// At most this much XP of this kind per local day.
+    ///
+    /// Per local date in the user's zone: a user who moves east starts the
+    /// next date sooner, and that date has a cap of its own; a date already
+    /// passed stays closed (its late activities earn nothing more).
     pub daily_cap: Option<u64>,
     /// At most this much XP of this kind per local ISO week.
     pub weekly_cap: Option<u64>,
