@@ -203,7 +203,20 @@ impl<V> NameMap<V> {
     }
 
     /// Where `key` is, or where it would go.
+    ///
+    /// A small map is scanned for the key by equality first: most keys
+    /// differ from it in length, so most comparisons end without reading a
+    /// byte, and the scan has none of a binary search's unpredictable
+    /// branches. Only a key that is absent (about to be inserted) pays for
+    /// the ordered search of its place.
     fn find(&self, key: &str) -> Result<usize, usize> {
+        const SCAN: usize = 16;
+        if self.0.len() <= SCAN {
+            if let Some(i) = self.0.iter().position(|(k, _)| k.as_str() == key) {
+                return Ok(i);
+            }
+            return Err(self.0.partition_point(|(k, _)| k.as_str() < key));
+        }
         self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
