@@ -48,6 +48,20 @@ impl Leaf {
         }
     }
 
+    /// Read one word of each of the leaf's sixteen cache lines and return
+    /// them combined (a meaningless value, for `std::hint::black_box`): a
+    /// few dozen instructions that ask for every line at once, where the
+    /// scans that need them are too long for the core to run ahead into the
+    /// next board's (see [`Board::touch_leaves`](crate::leaderboard::Board::touch_leaves)).
+    pub(super) fn touch(&self) -> u64 {
+        const PER_LINE: usize = 64 / size_of::<u64>();
+        let mut sum = 0u64;
+        for i in (0..LEAF).step_by(PER_LINE) {
+            sum = sum.wrapping_add(self.hi[i] ^ self.lo[i]);
+        }
+        sum
+    }
+
     /// How many keys are below `key`: a scan of every place, with no
     /// data-dependent branch or address, so its sixteen loads overlap.
     pub(super) fn count_below(&self, key: u128) -> usize {
