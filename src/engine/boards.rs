@@ -48,9 +48,9 @@ fn change_for(spec: &BoardSpec, outcome: &Outcome) -> Option<Change> {
     })
 }
 
-/// Update the locked boards of `batch` by `user`'s changes, in stages
-/// whose cache misses overlap across boards, and unlock them. The touches
-/// only read: the boards end as if each change were applied alone.
+/// Update the locked boards of `batch` by `user`'s changes, every board's
+/// entry touched first so their cache misses overlap, and unlock them. The
+/// touches only read: the boards end as if each change were applied alone.
 fn update(
     batch: &mut Vec<(RwLockWriteGuard<'_, Board>, Change)>,
     user: UserId,
@@ -59,9 +59,6 @@ fn update(
     let mut warm = 0;
     for (board, _) in batch.iter() {
         warm ^= board.touch_entry(user);
-    }
-    for (board, change) in batch.iter() {
-        warm ^= board.touch_leaves(user, *change, now);
     }
     std::hint::black_box(warm);
     for (board, change) in batch.iter_mut() {
@@ -118,12 +115,10 @@ impl Boards {
 
     /// Apply a committed outcome to every board its totals touch.
     ///
-    /// At a million users each board's update waits on two cache misses
-    /// (the user's entry, then the leaves of the order), so the boards are
-    /// updated in stages, each stage's misses for all boards in flight
-    /// together (see [`Change`]'s module): take the boards' write locks,
-    /// touch every board's entry, then every board's leaves, then update
-    /// each. Locks are taken in configuration order, and only the first
+    /// At a million users each board's update starts with a cache miss
+    /// on the user's entry, so the boards are updated in two stages (see
+    /// [`Board::touch_entry`]): take the boards' write locks, touch every
+    /// board's entry (their misses in flight together), then update each. Locks are taken in configuration order, and only the first
     /// one waits: a lock that is busy ends the batch (its boards are
     /// updated and unlocked) before it is waited for, so this never holds
     /// one board while waiting for another, and a reader holding one

@@ -81,31 +81,6 @@ impl RankedSet {
         self.slots.touch(user.0)
     }
 
-    /// Read the leaves of the order that [`set`](Self::set)`(user, score)`
-    /// (or, for `None`, [`remove`](Self::remove)`(user)`) would edit: the
-    /// second cache miss, best after [`touch_user`](Self::touch_user).
-    /// Changes nothing; returns a meaningless value to pass to
-    /// `std::hint::black_box`.
-    pub fn touch_change(&self, user: UserId, score: Option<u64>) -> u64 {
-        let mut warm = 0;
-        if let Some(i) = self.slots.find(user.0) {
-            let Slot {
-                score: old, seq, ..
-            } = self.slots.get(i);
-            if score == Some(old) {
-                return 0; // Nothing moves.
-            }
-            warm ^= self.order.touch(key(old, seq, i));
-        }
-        if let Some(score) = score {
-            // The new key's sequence is the next one (or a renumbered
-            // one); either way it sorts after every key of that score, as
-            // this one does.
-            warm ^= self.order.touch(key(score, u32::MAX, 0));
-        }
-        warm
-    }
-
     /// Set `user`'s score. The tie-break sequence changes only when the
     /// score does, so "who reached it first" stays true. Returns the old
     /// score.

@@ -53,9 +53,8 @@ impl Leaf {
 
     /// Read one word of each of the leaf's sixteen cache lines and return
     /// them combined (a meaningless value, for `std::hint::black_box`): a
-    /// few dozen instructions that ask for every line at once, where the
-    /// scans that need them are too long for the core to run ahead into the
-    /// next board's (see [`Board::touch_leaves`](crate::leaderboard::Board::touch_leaves)).
+    /// few dozen independent loads that ask for every line at once, before
+    /// a search whose steps each need one of them.
     pub(super) fn touch(&self) -> u64 {
         let mut sum = 0u64;
         for i in (0..LEAF).step_by(PER_LINE) {

@@ -160,15 +160,6 @@ impl Tree {
         }
     }
 
-    /// Read the leaf `key` belongs in (see [`Leaf::touch`]); returns a
-    /// meaningless value.
-    pub(super) fn touch(&self, key: u128) -> u64 {
-        match self.route(key) {
-            Some((g, li)) => self.leaves[self.groups[g].leaves[li] as usize].touch(),
-            None => 0,
-        }
-    }
-
     /// How many keys are below `key`, counting within the leaf by `count`.
     fn rank_by(&self, key: u128, count: impl Fn(&Leaf) -> usize) -> usize {
         let g = self.maxes.partition_point(|m| *m < key);
