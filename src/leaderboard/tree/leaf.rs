@@ -1,14 +1,15 @@
 //! A leaf of the counted tree: up to [`LEAF`] sorted `u128` keys, stored as
-//! two halves (high and low words) so a search is a fixed-length,
-//! branch-free scan the compiler vectorises.
+//! two halves (high and low words), the high words' lines first.
 //!
 //! A leaf keeps no length: its count lives in the group (the cached index),
-//! so a search reads the leaf's lines only, all issued at once. Unused
-//! places hold the sentinel `u128::MAX`, which no stored key equals, so a
-//! scan of all places counts the same as a scan of the used ones.
+//! so a search reads the leaf's lines only, all asked for at once before a
+//! fixed-length, branch-free binary search. Unused places hold the sentinel
+//! `u128::MAX`, which no stored key equals, so a search over all places
+//! counts the same as one over the used ones.
 
 /// The most keys one leaf holds: 1 KiB, sixteen cache lines read in
-/// parallel (one DRAM latency, not the four of a binary search).
+/// parallel (one DRAM latency, not the six of a plain binary search). 32
+/// keys (eight lines) measured no faster on five 1M-entry boards.
 pub(super) const LEAF: usize = 64;
 
 /// Words per cache line.
