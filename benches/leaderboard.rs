@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use gamify::activity::UserId;
-use gamify::leaderboard::{Board, BoardSpec, BoardWindow, Source};
+use gamify::leaderboard::{Board, BoardSpec, BoardWindow, Change, Source};
 
 const N: u64 = 1_000_000;
 
@@ -184,5 +184,69 @@ fn boards(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, boards);
+/// Boards one activity updates together (an XP board of each window plus
+/// one more, as in the sparkle preset).
+const BOARDS: usize = 5;
+
+/// One user's change on five 1M-entry boards: one board after another
+/// (each waiting on its own cache misses) beside the update the engine
+/// uses (every board's entry touched first, then each applied), in the
+/// same run.
+fn five_boards(c: &mut Criterion) {
+    let now = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
+    let mut boards: Vec<Board> = (0..BOARDS)
+        .map(|b| {
+            let mut board = Board::new(BoardSpec::new("xp", Source::Xp, BoardWindow::AllTime));
+            for u in 1..=N {
+                board.set(UserId(u), score(u, b as u64), now).unwrap();
+            }
+            board
+        })
+        .collect();
+    let mut g = c.benchmark_group("lb_five_boards_1m");
+    let mut i = 0u64;
+    // A random new score (`Set`) and a small increment (`Record`): the
+    // first moves the entry far, the second mostly within its leaf.
+    let changes = [
+        (
+            "set",
+            (|u, i| Change::Set(score(u, i))) as fn(u64, u64) -> Change,
+        ),
+        ("increment", |_, i| Change::Record {
+            amount: 1 + i % 50,
+            at: Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
+        }),
+    ];
+    for (name, change) in changes {
+        g.bench_function(format!("one_by_one_{name}"), |b| {
+            b.iter(|| {
+                i += 1;
+                let u = (i.wrapping_mul(7919) % N) + 1;
+                for board in &mut boards {
+                    let _ = board.apply(UserId(u), change(u, i), now);
+                }
+            })
+        });
+        g.bench_function(format!("entries_first_{name}"), |b| {
+            b.iter(|| {
+                i += 1;
+                let (u, c) = {
+                    let u = (i.wrapping_mul(7919) % N) + 1;
+                    (UserId(u), change(u, i))
+                };
+                let mut warm = 0;
+                for board in &boards {
+                    warm ^= board.touch_entry(u);
+                }
+                black_box(warm);
+                for board in &mut boards {
+                    let _ = board.apply(u, c, now);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, boards, five_boards);
 criterion_main!(benches);

@@ -6,8 +6,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gamify::activity::UserId;
 use gamify::leaderboard::{
-    Board, BoardError, BoardSpec, BoardWindow, RankBadge, RankPolicy, RankedSet, ScoreMode, Source,
-    Standing,
+    Board, BoardError, BoardSpec, BoardWindow, Change, RankBadge, RankPolicy, RankedSet, ScoreMode,
+    Source, Standing,
 };
 use gamify::time::Tz;
 use proptest::prelude::*;
@@ -322,4 +322,154 @@ fn around_with_a_huge_k_gives_the_whole_board() {
     for k in [5, usize::MAX / 2, usize::MAX - 1, usize::MAX] {
         assert_eq!(board.around(UserId(2), k), all, "k = {k}");
     }
+}
+
+/// A change for the staged-update test: amounts near `u64::MAX` overflow
+/// increments, zero amounts and `Set(0)`/`Remove` take users off, events
+/// land before, in and after the current window.
+fn change(start: DateTime<Utc>) -> impl Strategy<Value = (u64, u8, Change, i64)> {
+    let amount = prop_oneof![4 => 0..50u64, 1 => Just(u64::MAX - 10), 1 => Just(u64::MAX)];
+    let at = -30..50i64; // hours from the step's `now`
+    (
+        0..12u64,
+        0..4u8,
+        prop_oneof![
+            3 => (amount.clone(), at.clone()).prop_map(move |(amount, h)| Change::Record {
+                amount,
+                at: start + TimeDelta::hours(h),
+            }),
+            2 => (amount.clone(), at).prop_map(move |(amount, h)| Change::RecordSaturating {
+                amount,
+                at: start + TimeDelta::hours(h),
+            }),
+            1 => (0..50u64).prop_map(Change::Set),
+            1 => Just(Change::Remove),
+        ],
+        0..30i64, // how far `now` moves on, in hours
+    )
+}
+
+/// What `Board::apply` does, spelled with the older methods (the engine's
+/// sequence before `Change` existed).
+fn apply_alone(
+    board: &mut Board,
+    user: UserId,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<(), BoardError> {
+    match change {
+        Change::Record { amount, at } => board.record(user, amount, at, now),
+        Change::RecordSaturating { amount, at } => match board.record(user, amount, at, now) {
+            Err(BoardError::Overflow) => board.set(user, u64::MAX, now),
+            other => other,
+        },
+        Change::Set(score) => board.set(user, score, now),
+        Change::Remove => {
+            board.remove(user);
+            Ok(())
+        }
+        _ => unreachable!("a change this test does not know"),
+    }
+}
+
+fn staged_boards() -> Vec<Board> {
+    let mut specs = Vec::new();
+    for window in [
+        BoardWindow::AllTime,
+        BoardWindow::Day,
+        BoardWindow::ISO_WEEK,
+    ] {
+        for mode in [
+            ScoreMode::Increment,
+            ScoreMode::Replace,
+            ScoreMode::KeepBest,
+        ] {
+            let mut spec = BoardSpec::new("b", Source::Xp, window);
+            spec.mode = mode;
+            spec.keep_previous = 5;
+            specs.push(spec);
+        }
+    }
+    let mut bounded = BoardSpec::new("bounded", Source::Xp, BoardWindow::Day);
+    (bounded.min, bounded.max) = (Some(5), Some(60));
+    specs.push(bounded);
+    let mut dense = BoardSpec::new("dense", Source::Xp, BoardWindow::AllTime);
+    dense.policy = RankPolicy::Dense;
+    specs.push(dense);
+    specs.into_iter().map(Board::new).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Boards updated in stages (every board's entry touched, then each
+    /// applied) end exactly as boards updated one
+    /// change at a time with `record`/`set`/`remove`: same results, same
+    /// standings, same closed windows; under every mode, window and bound,
+    /// with overflowing and saturating increments, removals, late and early
+    /// events, and windows rolling over mid-batch.
+    #[test]
+    fn staged_updates_match_one_at_a_time(
+        steps in prop::collection::vec(prop::collection::vec(change(now()), 1..6), 1..60),
+    ) {
+        let mut alone = staged_boards();
+        let mut staged = staged_boards();
+        let mut now = now();
+        for step in &steps {
+            now += TimeDelta::hours(step[0].3);
+            for &(user, board, change, _) in step {
+                // Each change goes to a board chosen by the step, a few
+                // boards in one batch; the user is the same, as for an
+                // engine outcome, or not.
+                let user = UserId(user);
+                let chosen: Vec<usize> = (0..alone.len()).filter(|b| b % 4 == usize::from(board)).collect();
+                let mut warm = 0;
+                for &b in &chosen {
+                    warm ^= staged[b].touch_entry(user);
+                }
+                std::hint::black_box(warm);
+                for &b in &chosen {
+                    let want = apply_alone(&mut alone[b], user, change, now);
+                    prop_assert_eq!(staged[b].apply(user, change, now), want);
+                }
+            }
+            for (a, s) in alone.iter().zip(&staged) {
+                prop_assert_eq!(a.top(usize::MAX), s.top(usize::MAX));
+                prop_assert_eq!(a.previous(), s.previous());
+                prop_assert_eq!(a.window(), s.window());
+            }
+        }
+    }
+}
+
+/// A saturating increment stops at `u64::MAX`, where a plain one is
+/// refused; out of bounds, both are refused and change nothing.
+#[test]
+fn saturating_records_stop_at_the_top() {
+    let mut board = Board::new(BoardSpec::new("xp", Source::Xp, BoardWindow::AllTime));
+    let (user, at) = (UserId(1), now());
+    board.apply(user, Change::Set(u64::MAX - 1), at).unwrap();
+    let plain = Change::Record { amount: 5, at };
+    assert_eq!(board.apply(user, plain, at), Err(BoardError::Overflow));
+    let saturating = Change::RecordSaturating { amount: 5, at };
+    board.apply(user, saturating, at).unwrap();
+    assert_eq!(board.rank_of(user).unwrap().score, u64::MAX);
+    let mut spec = BoardSpec::new("capped", Source::Xp, BoardWindow::AllTime);
+    spec.max = Some(100);
+    let mut capped = Board::new(spec);
+    capped.apply(user, Change::Set(98), at).unwrap();
+    assert!(matches!(
+        capped.apply(user, saturating, at),
+        Err(BoardError::OutOfRange { score: 103, .. })
+    ));
+    assert_eq!(capped.rank_of(user).unwrap().score, 98);
+    capped.apply(user, Change::Remove, at).unwrap();
+    assert!(capped.is_empty());
+    // Touches change nothing, on a user present or not, on an empty board.
+    let before = board.top(usize::MAX);
+    std::hint::black_box(board.touch_entry(UserId(9)) ^ board.touch_entry(user));
+    assert_eq!(board.top(usize::MAX), before);
+    let empty = Board::new(BoardSpec::new("e", Source::Xp, BoardWindow::Day));
+    std::hint::black_box(empty.touch_entry(user));
+    assert!(empty.is_empty());
 }

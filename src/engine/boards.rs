@@ -9,13 +9,13 @@
 //! Increments commute, so boards can be updated after the store commits,
 //! outside its lock, in whatever order threads finish.
 
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use chrono::{DateTime, Utc};
 
 use crate::activity::UserId;
 use crate::config::Config;
-use crate::leaderboard::{Board, BoardError, BoardSpec, RankPolicy, ScoreMode};
+use crate::leaderboard::{Board, BoardSpec, Change, RankPolicy, ScoreMode};
 use crate::outcome::Outcome;
 use crate::state::UserState;
 use crate::step::{source_change, source_total};
@@ -30,6 +30,57 @@ struct Slot {
 /// score was reached, user, score.
 #[derive(Default)]
 pub(crate) struct OrdinalEntries(Vec<(usize, Option<DateTime<Utc>>, UserId, u64)>);
+
+/// The change an outcome makes on a board of `spec`, if any.
+fn change_for(spec: &BoardSpec, outcome: &Outcome) -> Option<Change> {
+    let (increase, after) = source_change(&spec.source, &outcome.totals)?;
+    let at = outcome.at;
+    Some(match spec.mode {
+        // An all-time board of a total shows the total itself, the figure a
+        // rebuild reads from the state: saturated, never overflowing, down
+        // as well as up (admin adjustments), and a user back at zero leaves
+        // the board as a rebuild leaves them off it.
+        // Whatever the mode: a lifetime total falls only by a correction,
+        // which a best score must follow too.
+        _ if spec.window.period_kind().is_none() => match after {
+            0 => Change::Remove,
+            _ => Change::Set(after),
+        },
+        ScoreMode::Increment if increase == 0 => return None,
+        // The state's window gain saturates; so does the board.
+        ScoreMode::Increment => Change::RecordSaturating {
+            amount: increase,
+            at,
+        },
+        ScoreMode::Replace | ScoreMode::KeepBest => Change::Record { amount: after, at },
+    })
+}
+
+/// Update the locked boards of `batch` by `user`'s changes, every board's
+/// entry touched first so their cache misses overlap, and unlock them. The
+/// touches only read: the boards end as if each change were applied alone.
+fn update(
+    batch: &mut Vec<(RwLockWriteGuard<'_, Board>, Change)>,
+    user: UserId,
+    now: DateTime<Utc>,
+) {
+    let mut warm = 0;
+    for (board, _) in batch.iter() {
+        warm ^= board.touch_entry(user);
+    }
+    std::hint::black_box(warm);
+    for (board, change) in batch.iter_mut() {
+        // A refused change (out of the board's bounds) leaves the board as
+        // it was; the activity itself is committed.
+        let _ = board.apply(user, *change, now);
+        // A score replaced by zero is no score: off the board, as a
+        // rebuild from the states leaves it.
+        if matches!(change, Change::Record { .. }) && board.ranked().score(user) == Some(0) {
+            board.remove(user);
+        }
+    }
+    batch.clear();
+}
 
 /// Every configured board, in configuration order.
 pub(crate) struct Boards {
@@ -76,46 +127,34 @@ impl Boards {
     }
 
     /// Apply a committed outcome to every board its totals touch.
+    ///
+    /// At a million users each board's update starts with a cache miss
+    /// on the user's entry, so the boards are updated in two stages (see
+    /// [`Board::touch_entry`]): take the boards' write locks, touch every
+    /// board's entry (their misses in flight together), then update each.
+    /// Locks are taken in configuration order, and only the first one
+    /// waits: a lock that is busy ends the batch (its boards are
+    /// updated and unlocked) before it is waited for, so this never holds
+    /// one board while waiting for another, and a reader holding one
+    /// board's handle while asking for another cannot deadlock with it.
     pub(crate) fn apply(&self, outcome: &Outcome, now: DateTime<Utc>) {
+        let mut batch: Vec<(RwLockWriteGuard<'_, Board>, Change)> =
+            Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
-            let Some((increase, after)) = source_change(&slot.spec.source, &outcome.totals) else {
+            let Some(change) = change_for(&slot.spec, outcome) else {
                 continue;
             };
-            let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
-            let _ = match slot.spec.mode {
-                // An all-time board of a total shows the total itself, the
-                // figure a rebuild reads from the state: saturated, never
-                // overflowing, down as well as up (admin adjustments), and a
-                // user back at zero leaves the board as a rebuild leaves
-                // them off it. Whatever the mode: a lifetime total falls
-                // only by a correction, which a best score must follow too.
-                _ if slot.spec.window.period_kind().is_none() => {
-                    if after == 0 {
-                        board.remove(outcome.user);
-                        Ok(())
-                    } else {
-                        board.set(outcome.user, after, now)
-                    }
-                }
-                ScoreMode::Increment if increase == 0 => continue,
-                ScoreMode::Increment => {
-                    match board.record(outcome.user, increase, outcome.at, now) {
-                        // The state's window gain saturates; so does the board.
-                        Err(BoardError::Overflow) => board.set(outcome.user, u64::MAX, now),
-                        other => other,
-                    }
-                }
-                ScoreMode::Replace | ScoreMode::KeepBest => {
-                    let recorded = board.record(outcome.user, after, outcome.at, now);
-                    // A score of zero is no score: off the board, as a
-                    // rebuild from the states leaves it.
-                    if board.ranked().score(outcome.user) == Some(0) {
-                        board.remove(outcome.user);
-                    }
-                    recorded
+            let board = match slot.board.try_write() {
+                Ok(board) => board,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    update(&mut batch, outcome.user, now);
+                    slot.board.write().unwrap_or_else(PoisonError::into_inner)
                 }
             };
+            batch.push((board, change));
         }
+        update(&mut batch, outcome.user, now);
     }
 
     /// Put `user` on every board their state scores on. Entries of ordinal
@@ -197,5 +236,64 @@ impl Boards {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::outcome::Totals;
+
+    /// An outcome that adds `xp` to `user`'s XP, now at `after`.
+    fn xp(user: u64, xp: i64, after: u64, at: DateTime<Utc>) -> Outcome {
+        Outcome {
+            user: UserId(user),
+            activity: None,
+            at,
+            events: Vec::new(),
+            totals: Totals {
+                xp,
+                xp_after: after,
+                ..Totals::default()
+            },
+        }
+    }
+
+    /// A reader holding one board's handle while it asks for another must
+    /// not deadlock with an update of both: the update never holds a board
+    /// while it waits for another.
+    #[test]
+    fn a_reader_holding_two_handles_does_not_deadlock_with_an_update() {
+        let now = Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap();
+        let boards = Boards::new(&Config::sparkle());
+        boards.apply(&xp(1, 10, 10, now), now);
+        let (done, finished) = mpsc::channel();
+        std::thread::scope(|s| {
+            let weekly = boards.handle("xp_weekly", now);
+            let writer = s.spawn(|| boards.apply(&xp(1, 5, 15, now), now));
+            // Let the update lock what it can and wait for the weekly board.
+            std::thread::sleep(Duration::from_millis(50));
+            let reader = s.spawn(|| {
+                let daily = boards.handle("xp_daily", now).map(|b| b.len());
+                let _ = done.send(daily);
+            });
+            let daily = finished.recv_timeout(Duration::from_secs(10));
+            drop(weekly);
+            assert_eq!(daily, Ok(Some(1)), "deadlocked");
+            let _ = (writer.join(), reader.join());
+        });
+        let all = boards
+            .handle("xp_all_time", now)
+            .and_then(|b| b.rank_of(UserId(1)));
+        assert_eq!(all.map(|s| s.score), Some(15));
+        let daily = boards
+            .handle("xp_daily", now)
+            .and_then(|b| b.rank_of(UserId(1)));
+        assert_eq!(daily.map(|s| s.score), Some(15));
     }
 }

@@ -22,6 +22,7 @@
 //! ```
 
 mod blocks;
+mod change;
 mod ranked;
 mod slots;
 mod spec;
@@ -30,6 +31,7 @@ mod tree;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use change::Change;
 pub use ranked::RankedSet;
 pub use spec::{BoardSpec, BoardWindow, RankPolicy, ScoreMode, Source, sparkle_boards};
 
@@ -75,6 +77,15 @@ pub enum BoardError {
     /// An increment would overflow `u64`.
     #[error("score overflow")]
     Overflow,
+}
+
+/// `score` if it is within the bounds `[min, max]` (`None`: unbounded).
+fn in_range(score: u64, min: Option<u64>, max: Option<u64>) -> Result<u64, BoardError> {
+    let (min, max) = (min.unwrap_or(0), max.unwrap_or(u64::MAX));
+    if score < min || score > max {
+        return Err(BoardError::OutOfRange { score, min, max });
+    }
+    Ok(score)
 }
 
 /// The seed's rank badges.
@@ -224,6 +235,19 @@ impl Board {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), BoardError> {
+        self.record_by(user, amount, at, now, false)
+    }
+
+    /// [`record`](Self::record); with `saturate`, an increment past
+    /// `u64::MAX` stops there instead of being refused.
+    fn record_by(
+        &mut self,
+        user: UserId,
+        amount: u64,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        saturate: bool,
+    ) -> Result<(), BoardError> {
         // An event stamped a little after `now` (clock skew the engine
         // tolerates) counts in the current window; the board never rolls
         // ahead of `now` because of it.
@@ -234,16 +258,13 @@ impl Board {
         {
             return Ok(());
         }
-        let old = self.set.score(user);
-        let new = match self.spec.mode {
-            ScoreMode::Increment => old
-                .unwrap_or(0)
-                .checked_add(amount)
-                .ok_or(BoardError::Overflow)?,
-            ScoreMode::Replace => amount,
-            ScoreMode::KeepBest => old.map_or(amount, |o| o.max(amount)),
-        };
-        self.set_checked(user, new)
+        let (mode, bounds) = (self.spec.mode, (self.spec.min, self.spec.max));
+        // One search of the user table for the old score and the update.
+        self.set
+            .set_with(user, |old| {
+                change::score_after(mode, bounds, old, amount, saturate)
+            })
+            .map(|_| ())
     }
 
     /// Set `user`'s score directly, whatever the mode (rebuilding a board,
@@ -254,13 +275,7 @@ impl Board {
     }
 
     fn set_checked(&mut self, user: UserId, score: u64) -> Result<(), BoardError> {
-        let (min, max) = (
-            self.spec.min.unwrap_or(0),
-            self.spec.max.unwrap_or(u64::MAX),
-        );
-        if score < min || score > max {
-            return Err(BoardError::OutOfRange { score, min, max });
-        }
+        in_range(score, self.spec.min, self.spec.max)?;
         self.set.set(user, score);
         Ok(())
     }

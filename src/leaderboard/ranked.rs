@@ -71,11 +71,41 @@ impl RankedSet {
         self.slots.find(user.0).map(|i| self.slots.get(i).score)
     }
 
+    /// Read `user`'s bucket of the user table, the first cache miss of
+    /// [`set`](Self::set) or [`remove`](Self::remove), so several sets'
+    /// misses can be in flight together (see
+    /// [`Board::touch_entry`](super::Board::touch_entry)). Changes
+    /// nothing; returns a meaningless value to pass to
+    /// `std::hint::black_box`.
+    pub fn touch_user(&self, user: UserId) -> u64 {
+        self.slots.touch(user.0)
+    }
+
     /// Set `user`'s score. The tie-break sequence changes only when the
     /// score does, so "who reached it first" stays true. Returns the old
     /// score.
     pub fn set(&mut self, user: UserId, score: u64) -> Option<u64> {
-        if let Some(i) = self.slots.find(user.0) {
+        let found = self.slots.find(user.0);
+        self.set_found(user, found, score)
+    }
+
+    /// Set `user`'s score to `new(old score)`, unless it fails; returns the
+    /// old score. One search of the user table, where reading the score
+    /// and then [`set`](Self::set) would search it twice.
+    pub(super) fn set_with<E>(
+        &mut self,
+        user: UserId,
+        new: impl FnOnce(Option<u64>) -> Result<u64, E>,
+    ) -> Result<Option<u64>, E> {
+        let found = self.slots.find(user.0);
+        let score = new(found.map(|i| self.slots.get(i).score))?;
+        Ok(self.set_found(user, found, score))
+    }
+
+    /// [`set`](Self::set), given the bucket `user` was found in (`None`:
+    /// absent), with no change to the set since the search.
+    fn set_found(&mut self, user: UserId, found: Option<usize>, score: u64) -> Option<u64> {
+        if let Some(i) = found {
             let old = self.slots.get(i).score;
             if old != score {
                 let seq = self.next_seq();
