@@ -304,27 +304,40 @@ impl Board {
     /// `limit` entries from position `offset` (0 is the top). Pages follow
     /// one total order, so consecutive pages list every user exactly once.
     pub fn page(&self, offset: usize, limit: usize) -> Vec<Standing> {
+        let total = self.set.len() as u64;
         let mut out = Vec::with_capacity(limit.min(self.len().saturating_sub(offset)));
-        // Ranks within a page: compute the first by policy, then step.
-        let mut prev: Option<(u64, u64)> = None; // (score, rank)
-        for (i, (user, score)) in self.set.entries(offset, limit).enumerate() {
-            let position = offset + i;
-            let rank = match (self.spec.policy, prev) {
-                (RankPolicy::Ordinal, _) => position as u64 + 1,
-                (_, Some((s, r))) if s == score => r,
-                (RankPolicy::Competition, Some(_)) => position as u64 + 1,
-                (RankPolicy::Dense, Some((_, r))) => r + 1,
-                (_, None) => self.rank_at(position, score),
-            };
-            prev = Some((score, rank));
-            out.push(Standing {
-                user,
-                rank,
-                score,
-                total: self.set.len() as u64,
-            });
-        }
+        out.extend(
+            self.set
+                .entries(offset, limit)
+                .map(|(user, score)| Standing {
+                    user,
+                    rank: 0,
+                    score,
+                    total,
+                }),
+        );
+        self.rank_run(&mut out, offset, |score| self.rank_at(offset, score));
         out
+    }
+
+    /// Rank consecutive standings from position `first`: the first by
+    /// `first_rank(score)` (the policy's count, the one search), each next
+    /// one stepped from the one before.
+    fn rank_run(&self, run: &mut [Standing], first: usize, first_rank: impl FnOnce(u64) -> u64) {
+        let Some((head, rest)) = run.split_first_mut() else {
+            return;
+        };
+        head.rank = first_rank(head.score);
+        let mut prev = *head;
+        for (i, s) in rest.iter_mut().enumerate() {
+            s.rank = match self.spec.policy {
+                RankPolicy::Ordinal => (first + i + 1) as u64 + 1,
+                _ if s.score == prev.score => prev.rank,
+                RankPolicy::Competition => (first + i + 1) as u64 + 1,
+                RankPolicy::Dense => prev.rank + 1,
+            };
+            prev = *s;
+        }
     }
 
     /// `user`'s standing.
@@ -346,6 +359,39 @@ impl Board {
 
     /// `user` with up to `k` entries above and `k` below.
     pub fn around(&self, user: UserId, k: usize) -> Vec<Standing> {
+        if k > ranked::NEAR {
+            return self.around_paged(user, k);
+        }
+        let mut keys = ranked::WindowKeys::default();
+        let Some(window) = self.set.window(user, k, &mut keys) else {
+            return Vec::new();
+        };
+        let total = self.set.len() as u64;
+        let scores = window.scores();
+        let mut out = Vec::with_capacity(scores.len());
+        out.extend(scores.map(|score| Standing {
+            user,
+            rank: 0,
+            score,
+            total,
+        }));
+        // Ranks before users: the users' loads, the last cache misses, are
+        // then the end of the call, and the next call's work overlaps them.
+        let first = window.first();
+        self.rank_run(&mut out, first, |score| {
+            let above = match self.spec.policy {
+                RankPolicy::Ordinal => first,
+                RankPolicy::Competition => self.set.count_above_first(&window),
+                RankPolicy::Dense => self.set.distinct_above(score).unwrap_or(first),
+            };
+            above as u64 + 1
+        });
+        self.set.users(&window, out.iter_mut().map(|s| &mut s.user));
+        out
+    }
+
+    /// [`around`](Self::around) for a wide window, as a page.
+    fn around_paged(&self, user: UserId, k: usize) -> Vec<Standing> {
         match self.set.position(user) {
             // Saturating: `k` is the caller's, and `page` clamps to the board.
             Some(p) => self.page(

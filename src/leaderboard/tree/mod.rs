@@ -18,8 +18,10 @@
 mod edit;
 mod leaf;
 mod moves;
+mod near;
 
 use leaf::{LEAF, Leaf};
+pub(super) use near::Near;
 
 /// The most leaves a group indexes: 64 leaves of 64 keys, so a million keys
 /// need ~300 groups, whose maxima (5 KiB) and Fenwick tree stay in L1/L2.
