@@ -304,25 +304,33 @@ impl Board {
     /// `limit` entries from position `offset` (0 is the top). Pages follow
     /// one total order, so consecutive pages list every user exactly once.
     pub fn page(&self, offset: usize, limit: usize) -> Vec<Standing> {
-        let total = self.set.len() as u64;
         let mut out = Vec::with_capacity(limit.min(self.len().saturating_sub(offset)));
-        out.extend(
-            self.set
-                .entries(offset, limit)
-                .map(|(user, score)| Standing {
-                    user,
-                    rank: 0,
-                    score,
-                    total,
-                }),
-        );
-        self.rank_run(&mut out, offset, |score| self.rank_at(offset, score));
+        // Ranks within a page: compute the first by policy, then step.
+        let mut prev: Option<(u64, u64)> = None; // (score, rank)
+        for (i, (user, score)) in self.set.entries(offset, limit).enumerate() {
+            let position = offset + i;
+            let rank = match (self.spec.policy, prev) {
+                (RankPolicy::Ordinal, _) => position as u64 + 1,
+                (_, Some((s, r))) if s == score => r,
+                (RankPolicy::Competition, Some(_)) => position as u64 + 1,
+                (RankPolicy::Dense, Some((_, r))) => r + 1,
+                (_, None) => self.rank_at(position, score),
+            };
+            prev = Some((score, rank));
+            out.push(Standing {
+                user,
+                rank,
+                score,
+                total: self.set.len() as u64,
+            });
+        }
         out
     }
 
     /// Rank consecutive standings from position `first`: the first by
     /// `first_rank(score)` (the policy's count, the one search), each next
-    /// one stepped from the one before.
+    /// one stepped from the one before, as [`page`](Self::page) does while
+    /// it reads (a second pass there measured slower).
     fn rank_run(&self, run: &mut [Standing], first: usize, first_rank: impl FnOnce(u64) -> u64) {
         let Some((head, rest)) = run.split_first_mut() else {
             return;
