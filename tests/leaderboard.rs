@@ -89,7 +89,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn every_query_and_policy_agrees_with_a_sorted_vec(ops in prop::collection::vec(op(), 1..120), page in 1..7usize) {
+    fn every_query_and_policy_agrees_with_a_sorted_vec(
+        ops in prop::collection::vec(op(), 1..120),
+        page in 1..7usize,
+        k in 0..24usize,
+    ) {
         for policy in [RankPolicy::Competition, RankPolicy::Dense, RankPolicy::Ordinal] {
             let mut spec = BoardSpec::new("b", Source::Xp, BoardWindow::AllTime);
             spec.policy = policy;
@@ -118,12 +122,18 @@ proptest! {
             prop_assert_eq!(&stitched, &expected);
             for (i, s) in expected.iter().enumerate() {
                 prop_assert_eq!(board.rank_of(s.user), Some(*s));
-                let around = board.around(s.user, 2);
-                let lo = i.saturating_sub(2);
-                prop_assert_eq!(&around[..], &expected[lo..(i + 3).min(expected.len())]);
+                for k in [2, k] {
+                    let around = board.around(s.user, k);
+                    let lo = i.saturating_sub(k);
+                    prop_assert_eq!(&around[..], &expected[lo..(i + k + 1).min(expected.len())]);
+                }
                 let below = expected.iter().filter(|e| e.score < s.score).count();
                 let pct = board.percentile(s.user).unwrap();
                 prop_assert!((pct - 100.0 * below as f64 / expected.len() as f64).abs() < 1e-9);
+            }
+            // Users not on the board (never there, or removed) have no window.
+            for u in (0..45u64).filter(|u| expected.iter().all(|s| s.user.0 != *u)) {
+                prop_assert!(board.around(UserId(u), k).is_empty());
             }
             // A scoped ranking (friends) ranks the subset alone, by policy.
             let friends: Vec<UserId> = expected.iter().step_by(2).map(|s| s.user).collect();
@@ -248,11 +258,13 @@ proptest! {
         drain in any::<bool>(),
     ) {
         let mut board = Board::new(BoardSpec::new("b", Source::Xp, BoardWindow::AllTime));
-        let mut ordinal = {
+        let with = |policy| {
             let mut spec = BoardSpec::new("o", Source::Xp, BoardWindow::AllTime);
-            spec.policy = RankPolicy::Ordinal;
+            spec.policy = policy;
             Board::new(spec)
         };
+        let mut ordinal = with(RankPolicy::Ordinal);
+        let mut dense = with(RankPolicy::Dense);
         let mut model = Model::default();
         let mut apply = |op: &Op, model: &mut Model| {
             model.clock += 1;
@@ -260,6 +272,7 @@ proptest! {
                 Op::Set(u, s) => {
                     board.set(UserId(u), s, now()).unwrap();
                     ordinal.set(UserId(u), s, now()).unwrap();
+                    dense.set(UserId(u), s, now()).unwrap();
                     match model.entries.iter_mut().find(|e| e.0 == u) {
                         Some(e) if e.1 == s => {}
                         Some(e) => *e = (u, s, model.clock),
@@ -269,6 +282,7 @@ proptest! {
                 Op::Remove(u) => {
                     board.remove(UserId(u));
                     ordinal.remove(UserId(u));
+                    dense.remove(UserId(u));
                     model.entries.retain(|e| e.0 != u);
                 }
             }
@@ -292,16 +306,30 @@ proptest! {
             .map(|(i, e)| Standing { user: UserId(e.0), rank: i as u64 + 1, score: e.1, total })
             .collect();
         prop_assert_eq!(&ordinal.top(usize::MAX), &expected);
-        let mut above = 0;
-        for (i, e) in model.entries.iter().enumerate() {
-            if i > 0 && model.entries[i - 1].1 != e.1 {
-                above = i;
+        // Competition and dense ranks: the first of a score's run, and the
+        // count of distinct scores before it.
+        let (mut competition, mut distinct) = (expected.clone(), expected.clone());
+        for i in 1..expected.len() {
+            if expected[i].score == expected[i - 1].score {
+                competition[i].rank = competition[i - 1].rank;
+                distinct[i].rank = distinct[i - 1].rank;
+            } else {
+                distinct[i].rank = distinct[i - 1].rank + 1;
             }
-            if i % 37 == 0 || i + 1 == model.entries.len() {
+        }
+        let len = expected.len();
+        for (i, e) in model.entries.iter().enumerate() {
+            // Every user near a run's or leaf's edge, and a sample besides.
+            let edge = i == 0 || i + 1 == len || expected[i - 1].score != e.1 || expected[i + 1].score != e.1;
+            if i % 37 == 0 || i % 64 < 2 || edge {
                 prop_assert_eq!(ordinal.rank_of(UserId(e.0)).map(|s| s.rank), Some(i as u64 + 1));
-                prop_assert_eq!(board.rank_of(UserId(e.0)).map(|s| s.rank), Some(above as u64 + 1));
-                let around = ordinal.around(UserId(e.0), 5);
-                prop_assert_eq!(&around[..], &expected[i.saturating_sub(5)..(i + 6).min(expected.len())]);
+                prop_assert_eq!(board.rank_of(UserId(e.0)), Some(competition[i]));
+                for k in [0, 1, 5, 16, 17, 70] {
+                    let (lo, hi) = (i.saturating_sub(k), (i + k + 1).min(len));
+                    prop_assert_eq!(&ordinal.around(UserId(e.0), k)[..], &expected[lo..hi]);
+                    prop_assert_eq!(&board.around(UserId(e.0), k)[..], &competition[lo..hi]);
+                    prop_assert_eq!(&dense.around(UserId(e.0), k)[..], &distinct[lo..hi]);
+                }
             }
         }
     }

@@ -327,6 +327,27 @@ impl Board {
         out
     }
 
+    /// Rank consecutive standings from position `first`: the first by
+    /// `first_rank(score)` (the policy's count, the one search), each next
+    /// one stepped from the one before, as [`page`](Self::page) does while
+    /// it reads (a second pass there measured slower).
+    fn rank_run(&self, run: &mut [Standing], first: usize, first_rank: impl FnOnce(u64) -> u64) {
+        let Some((head, rest)) = run.split_first_mut() else {
+            return;
+        };
+        head.rank = first_rank(head.score);
+        let mut prev = *head;
+        for (i, s) in rest.iter_mut().enumerate() {
+            s.rank = match self.spec.policy {
+                RankPolicy::Ordinal => (first + i + 1) as u64 + 1,
+                _ if s.score == prev.score => prev.rank,
+                RankPolicy::Competition => (first + i + 1) as u64 + 1,
+                RankPolicy::Dense => prev.rank + 1,
+            };
+            prev = *s;
+        }
+    }
+
     /// `user`'s standing.
     pub fn rank_of(&self, user: UserId) -> Option<Standing> {
         let score = self.set.score(user)?;
@@ -346,6 +367,39 @@ impl Board {
 
     /// `user` with up to `k` entries above and `k` below.
     pub fn around(&self, user: UserId, k: usize) -> Vec<Standing> {
+        if k > ranked::NEAR {
+            return self.around_paged(user, k);
+        }
+        let mut keys = ranked::WindowKeys::default();
+        let Some(window) = self.set.window(user, k, &mut keys) else {
+            return Vec::new();
+        };
+        let total = self.set.len() as u64;
+        let scores = window.scores();
+        let mut out = Vec::with_capacity(scores.len());
+        out.extend(scores.map(|score| Standing {
+            user,
+            rank: 0,
+            score,
+            total,
+        }));
+        // Ranks before users: the users' loads, the last cache misses, are
+        // then the end of the call, and the next call's work overlaps them.
+        let first = window.first();
+        self.rank_run(&mut out, first, |score| {
+            let above = match self.spec.policy {
+                RankPolicy::Ordinal => first,
+                RankPolicy::Competition => self.set.count_above_first(&window),
+                RankPolicy::Dense => self.set.distinct_above(score).unwrap_or(first),
+            };
+            above as u64 + 1
+        });
+        self.set.users(&window, out.iter_mut().map(|s| &mut s.user));
+        out
+    }
+
+    /// [`around`](Self::around) for a wide window, as a page.
+    fn around_paged(&self, user: UserId, k: usize) -> Vec<Standing> {
         match self.set.position(user) {
             // Saturating: `k` is the caller's, and `page` clamps to the board.
             Some(p) => self.page(

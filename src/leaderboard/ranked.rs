@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use super::blocks::Blocks;
 use super::slots::{Slot, Slots, VACANT};
-use super::tree::Tree;
+use super::tree::{Near, Tree};
 use crate::activity::UserId;
 
 /// An order-statistic set of `(user, score)`.
@@ -240,6 +240,43 @@ impl RankedSet {
         }
     }
 
+    /// `user` with up to `k` entries above and below (`k` at most
+    /// [`NEAR`]; more reads `NEAR`), or `None` if `user` is absent: their
+    /// scores and where they start, from one search of the user table and
+    /// one of the order, where [`position`](Self::position) and then
+    /// [`entries`](Self::entries) search the order twice. Their users are
+    /// read last, by [`users`](Self::users).
+    pub(super) fn window<'a>(
+        &self,
+        user: UserId,
+        k: usize,
+        keys: &'a mut WindowKeys,
+    ) -> Option<Window<'a>> {
+        let i = self.slots.find(user.0)?;
+        let Slot { score, seq, .. } = self.slots.get(i);
+        let k = k.min(NEAR);
+        let near = self.order.near(key(score, seq, i), k, k, &mut keys.0)?;
+        let keys = &keys.0[..near.len.min(WINDOW)];
+        Some(Window { near, keys })
+    }
+
+    /// The users of `window`'s entries, in order, written to `out`: a loop
+    /// of independent loads, so their cache misses overlap, and nothing
+    /// after them in [`Board::around`](super::Board::around) waits long.
+    pub(super) fn users<'a>(&self, window: &Window, out: impl Iterator<Item = &'a mut UserId>) {
+        for (user, key) in out.zip(window.keys) {
+            *user = UserId(self.slots.get(slot_of(*key)).user);
+        }
+    }
+
+    /// [`count_above`](Self::count_above) the first entry of `window`
+    /// (with no change since it was read), mostly counted in the leaf
+    /// [`window`](Self::window) already read.
+    pub(super) fn count_above_first(&self, window: &Window) -> usize {
+        let hi = window.keys.first().map_or(u64::MAX, |k| (*k >> 64) as u64);
+        self.order.rank_hi_near(&window.near, hi)
+    }
+
     /// The entry at `position`.
     pub fn get(&self, position: usize) -> Option<(UserId, u64)> {
         let Slot { user, score, .. } = self.slots.get(slot_of(self.order.get(position)?));
@@ -249,6 +286,41 @@ impl RankedSet {
     /// `user`'s tie-break sequence (lower reached the score first).
     pub(super) fn sequence(&self, user: UserId) -> Option<u32> {
         self.slots.find(user.0).map(|i| self.slots.get(i).seq)
+    }
+}
+
+/// The most entries above and below that [`RankedSet::window`] reads
+/// ("around me" windows wider than that are read as a page).
+pub(super) const NEAR: usize = 16;
+
+/// Entries [`RankedSet::window`] reads at most.
+const WINDOW: usize = 2 * NEAR + 1;
+
+/// Room for the keys of a [`Window`] (kept by the caller, so a window is
+/// not copied on its way out).
+pub(super) struct WindowKeys([u128; WINDOW]);
+
+impl Default for WindowKeys {
+    fn default() -> Self {
+        Self([0; WINDOW])
+    }
+}
+
+/// Entries around a user, read by [`RankedSet::window`].
+pub(super) struct Window<'a> {
+    near: Near,
+    keys: &'a [u128],
+}
+
+impl Window<'_> {
+    /// The position of the first entry.
+    pub(super) fn first(&self) -> usize {
+        self.near.first
+    }
+
+    /// The entries' scores, in order.
+    pub(super) fn scores(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.keys.iter().map(|k| u64::MAX - (*k >> 64) as u64)
     }
 }
 

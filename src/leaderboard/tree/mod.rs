@@ -18,8 +18,10 @@
 mod edit;
 mod leaf;
 mod moves;
+mod near;
 
 use leaf::{LEAF, Leaf};
+pub(super) use near::Near;
 
 /// The most leaves a group indexes: 64 leaves of 64 keys, so a million keys
 /// need ~300 groups, whose maxima (5 KiB) and Fenwick tree stay in L1/L2.
@@ -236,6 +238,10 @@ pub(super) struct Iter<'a> {
 impl Iterator for Iter<'_> {
     type Item = u128;
 
+    // Inlined into the reading loop of `RankedSet::entries`, where a call
+    // per key measured 10-15% slower on pages (the compiler stopped
+    // inlining it on its own when `near` was added beside it).
+    #[inline]
     fn next(&mut self) -> Option<u128> {
         loop {
             let group = self.tree.groups.get(self.g)?;

@@ -55,6 +55,44 @@ fn check(tree: &Tree, model: &BTreeSet<u128>) {
             all.partition_point(|x| (*x >> 64) < u128::from(hi))
         );
     }
+    check_near(tree, &all);
+}
+
+/// `near` reads the keys around a present key, at the edges and across
+/// leaves and groups; `rank_hi_near` counts like `rank_hi` for any high
+/// word, in the leaf it read or by a fresh search.
+fn check_near(tree: &Tree, all: &[u128]) {
+    let mut out = [0u128; 2 * LEAF + 3];
+    let edges = [0, 1, LEAF - 1, LEAF, all.len().saturating_sub(1)];
+    let step = (all.len() / 97).max(1);
+    for r in (0..all.len()).step_by(step).chain(edges) {
+        let Some(&key) = all.get(r) else { continue };
+        for (back, ahead) in [
+            (0, 0),
+            (1, 1),
+            (5, 5),
+            (3, 0),
+            (0, 70),
+            (LEAF + 1, LEAF + 1),
+        ] {
+            let near = tree.near(key, back, ahead, &mut out).unwrap();
+            let first = r - back.min(r);
+            let end = (r + ahead + 1).min(all.len()).min(first + out.len());
+            assert_eq!(near.first, first, "rank {r} back {back}");
+            assert_eq!(&out[..near.len], &all[first..end], "rank {r} back {back}");
+            let heads = [all[first] >> 64, (all[first] >> 64) + 1, 0, all[r] >> 64];
+            for hi in heads.map(|h| h.min(u128::from(u64::MAX)) as u64) {
+                let want = all.partition_point(|x| (*x >> 64) < u128::from(hi));
+                assert_eq!(tree.rank_hi_near(&near, hi), want, "rank {r} hi {hi}");
+            }
+        }
+        assert!(tree.near(key + 1, 1, 1, &mut out).is_none() || all.contains(&(key + 1)));
+    }
+    let mut short = [0u128; 3];
+    if let Some(&key) = all.get(all.len() / 2) {
+        let near = tree.near(key, 5, 5, &mut short).unwrap();
+        assert_eq!(near.len, short.len().min(all.len()));
+    }
 }
 
 fn next(x: &mut u64) -> u64 {
