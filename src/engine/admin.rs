@@ -112,13 +112,18 @@ impl Engine {
         user: UserId,
         step: &mut crate::store::Step<'_, StepError>,
     ) -> Result<Outcome, RecordError> {
-        match self.store.transact(user, None, step)? {
-            Transacted::Applied(outcome) | Transacted::Duplicate(outcome) => {
-                self.boards.apply(&outcome, self.now());
-                self.deliver(&outcome);
-                Ok(outcome)
+        let outcome = {
+            // As `record`: the user's outcomes reach the boards in commit order.
+            let _order = self.order.lock(user);
+            match self.store.transact(user, None, step)? {
+                Transacted::Applied(outcome) | Transacted::Duplicate(outcome) => {
+                    self.boards.apply(&outcome, self.now());
+                    outcome
+                }
             }
-        }
+        };
+        self.deliver(&outcome);
+        Ok(outcome)
     }
 }
 

@@ -6,8 +6,10 @@
 //! the states say the scores were reached (see
 //! [`RankPolicy::Ordinal`](crate::leaderboard::RankPolicy::Ordinal)).
 //!
-//! Increments commute, so boards can be updated after the store commits,
-//! outside its lock, in whatever order threads finish.
+//! Boards are updated after the store commits, outside its lock; the
+//! engine holds a per-user lock from the transaction until the boards are
+//! updated, so one user's outcomes reach them in commit order (an all-time
+//! board is set to the total an outcome reports, which does not commute).
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
@@ -88,7 +90,9 @@ pub(crate) struct Boards {
 }
 
 /// Read access to one board, rolled over to the engine's `now`. Holds the
-/// board's read lock: drop it before recording on the same thread.
+/// board's read lock: drop it before recording on the same thread, and do
+/// not hold two handles of one board on one thread (a writer waiting in
+/// between would block the second).
 #[derive(Debug)]
 pub struct BoardHandle<'a>(RwLockReadGuard<'a, Board>);
 
@@ -212,12 +216,24 @@ impl Boards {
     }
 
     /// Read one board, rolled over to `now` first.
+    ///
+    /// Only a board whose window has ended needs the write lock, and it is
+    /// never waited for: a reader holding one board while asking for
+    /// another would deadlock with a reader doing the opposite (and with
+    /// itself, asking twice). If the board is busy at that moment, this read
+    /// shows it unrolled; the next read or record closes the window.
     pub(crate) fn handle(&self, id: &str, now: DateTime<Utc>) -> Option<BoardHandle<'_>> {
         let slot = self.slot(id)?;
-        slot.board
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .roll_to(now);
+        let board = slot.board.read().unwrap_or_else(PoisonError::into_inner);
+        if !board.needs_roll(now) {
+            return Some(BoardHandle(board));
+        }
+        drop(board);
+        match slot.board.try_write() {
+            Ok(mut board) => board.roll_to(now),
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().roll_to(now),
+            Err(TryLockError::WouldBlock) => {}
+        }
         Some(BoardHandle(
             slot.board.read().unwrap_or_else(PoisonError::into_inner),
         ))

@@ -11,8 +11,8 @@ mod boards;
 mod replay;
 mod stats;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
@@ -20,7 +20,7 @@ pub use boards::BoardHandle;
 pub use replay::{ReplayChange, ReplayReport};
 pub use stats::{AchievementSummary, BoardStanding, StreakSummary, UserStats};
 
-use crate::activity::{Activity, ActivityId};
+use crate::activity::{Activity, ActivityId, UserId};
 use crate::config::Config;
 use crate::outcome::Outcome;
 use crate::sink::EventSink;
@@ -89,7 +89,44 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     sinks: Vec<Arc<dyn EventSink>>,
     boards: Boards,
+    order: UserOrder,
     sink_failures: AtomicU64,
+}
+
+/// Locks striped by user, held from a user's store transaction until its
+/// outcome is on the boards, so each user's outcomes reach the boards in
+/// the order they committed (records of different users still run side by
+/// side, but for the rare pair that shares a stripe).
+struct UserOrder(Box<[Mutex<()>]>);
+
+impl UserOrder {
+    const STRIPES: usize = 64;
+
+    fn new() -> Self {
+        Self((0..Self::STRIPES).map(|_| Mutex::new(())).collect())
+    }
+
+    fn stripe(user: UserId) -> usize {
+        // The high bits of a multiplicative hash: consecutive ids spread.
+        (user.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % Self::STRIPES
+    }
+
+    fn lock(&self, user: UserId) -> MutexGuard<'_, ()> {
+        let stripe = &self.0[Self::stripe(user)];
+        stripe.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every stripe of `users`, taken in stripe order (so two batches
+    /// cannot deadlock).
+    fn lock_all(&self, users: impl Iterator<Item = UserId>) -> Vec<MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = users.map(Self::stripe).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|i| self.0[i].lock().unwrap_or_else(PoisonError::into_inner))
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -147,6 +184,7 @@ impl EngineBuilder {
             clock: self.clock,
             sinks: self.sinks,
             boards,
+            order: UserOrder::new(),
             sink_failures: AtomicU64::new(0),
         };
         engine.rebuild_boards()?;
@@ -164,6 +202,7 @@ impl Engine {
             clock: Arc::new(SystemClock),
             sinks: Vec::new(),
             boards,
+            order: UserOrder::new(),
             sink_failures: AtomicU64::new(0),
         }
     }
@@ -210,11 +249,16 @@ impl Engine {
     pub fn record(&self, activity: Activity) -> Result<Recorded, RecordError> {
         let now = self.clock.now();
         let config = &*self.config;
-        let result = self
-            .store
-            .transact(activity.user, Some(&activity), &mut |state| {
-                crate::step::step(config, state, &activity, now)
-            });
+        let result = {
+            let _order = self.order.lock(activity.user);
+            let result = self
+                .store
+                .transact(activity.user, Some(&activity), &mut |state| {
+                    crate::step::step(config, state, &activity, now)
+                });
+            self.apply_boards(&result);
+            result
+        };
         self.finish(result)
     }
 
@@ -234,22 +278,39 @@ impl Engine {
                 activity: Some(a),
             })
             .collect();
-        let results = self.store.transact_many(&work, &mut |i, state| {
-            // `transact_many` calls back with indices of `work`, which has
-            // one entry per activity.
-            match activities.get(i) {
-                Some(activity) => crate::step::step(config, state, activity, now),
-                None => Err(StepError::Internal("batch index out of range".into())),
+        let results = {
+            let _order = self.order.lock_all(activities.iter().map(|a| a.user));
+            let results = self.store.transact_many(&work, &mut |i, state| {
+                // `transact_many` calls back with indices of `work`, which has
+                // one entry per activity.
+                match activities.get(i) {
+                    Some(activity) => crate::step::step(config, state, activity, now),
+                    None => Err(StepError::Internal("batch index out of range".into())),
+                }
+            })?;
+            for result in &results {
+                self.apply_boards(result);
             }
-        })?;
+            results
+        };
         Ok(results.into_iter().map(|r| self.finish(r)).collect())
     }
 
-    /// After a committed transaction: boards, then sinks.
+    /// Put a committed outcome on the boards. Called under the user's
+    /// [`UserOrder`] lock, held since before the store transaction: an
+    /// all-time board is set to the total the outcome reports, which does
+    /// not commute, so two records of one user must reach the boards in
+    /// the order they committed.
+    fn apply_boards(&self, result: &crate::store::TransactResult) {
+        if let Ok(Transacted::Applied(outcome)) = result {
+            self.boards.apply(outcome, self.clock.now());
+        }
+    }
+
+    /// After a committed transaction (and its boards): the sinks.
     fn finish(&self, result: crate::store::TransactResult) -> Result<Recorded, RecordError> {
         match result? {
             Transacted::Applied(outcome) => {
-                self.boards.apply(&outcome, self.clock.now());
                 self.deliver(&outcome);
                 Ok(Recorded {
                     outcome,

@@ -175,6 +175,13 @@ impl Board {
         self.previous.as_ref()
     }
 
+    /// Whether [`roll_to`](Self::roll_to) at `now` may change the board:
+    /// a windowed board with no window yet, or whose window has ended.
+    /// Never true of an all-time board.
+    pub fn needs_roll(&self, now: DateTime<Utc>) -> bool {
+        self.spec.window.period_kind().is_some() && self.span.is_none_or(|(_, end)| now >= end)
+    }
+
     /// Move to the window holding `now`, closing the current one if `now`
     /// is past it. A clock that goes back changes nothing.
     pub fn roll_to(&mut self, now: DateTime<Utc>) {
