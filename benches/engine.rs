@@ -55,12 +55,7 @@ impl Stream {
 
     fn next(&mut self) -> Activity {
         self.n += 1;
-        let users = if std::env::var_os("HOT").is_some() {
-            4096
-        } else {
-            USERS
-        };
-        let user = UserId(self.rng.below(users) + 1);
+        let user = UserId(self.rng.below(USERS) + 1);
         let kind = KINDS[self.rng.below(KINDS.len() as u64) as usize];
         let at = self.start + TimeDelta::milliseconds((self.n * 10) as i64);
         Activity::new(format!("a{}", self.n), user, kind, at)
