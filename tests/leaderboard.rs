@@ -234,6 +234,12 @@ fn a_million_entries_fit_in_48_bytes_each() {
     }
     let per_entry = set.memory_bytes() as f64 / 1_000_000.0;
     assert!(per_entry <= 48.0, "{per_entry:.1} bytes per entry");
+    // Its large tables ask for transparent huge pages; whether they get
+    // them is the machine's setting, so this prints rather than asserts.
+    if let Ok(rollup) = std::fs::read_to_string("/proc/self/smaps_rollup") {
+        let huge = rollup.lines().find(|l| l.starts_with("AnonHugePages"));
+        println!("a million entries: {huge:?} in this process");
+    }
 }
 
 /// One big-board operation: set a user's score (few scores: long ties), or

@@ -23,6 +23,7 @@
 
 mod blocks;
 mod change;
+mod pages;
 mod ranked;
 mod slots;
 mod spec;

@@ -68,7 +68,7 @@ impl RankedSet {
 
     /// The score of `user`.
     pub fn score(&self, user: UserId) -> Option<u64> {
-        self.slots.find(user.0).map(|i| self.slots.get(i).score)
+        self.slots.find(user.0).map(|(_, slot)| slot.score)
     }
 
     /// Read `user`'s bucket of the user table, the first cache miss of
@@ -98,15 +98,15 @@ impl RankedSet {
         new: impl FnOnce(Option<u64>) -> Result<u64, E>,
     ) -> Result<Option<u64>, E> {
         let found = self.slots.find(user.0);
-        let score = new(found.map(|i| self.slots.get(i).score))?;
+        let score = new(found.map(|(_, slot)| slot.score))?;
         Ok(self.set_found(user, found, score))
     }
 
-    /// [`set`](Self::set), given the bucket `user` was found in (`None`:
-    /// absent), with no change to the set since the search.
-    fn set_found(&mut self, user: UserId, found: Option<usize>, score: u64) -> Option<u64> {
-        if let Some(i) = found {
-            let old = self.slots.get(i).score;
+    /// [`set`](Self::set), given the bucket `user` was found in and its
+    /// entry (`None`: absent), with no change to the set since the search.
+    fn set_found(&mut self, user: UserId, found: Option<(usize, Slot)>, score: u64) -> Option<u64> {
+        if let Some((i, slot)) = found {
+            let old = slot.score;
             if old != score {
                 let seq = self.next_seq();
                 // `next_seq` may have renumbered: read the old key after it.
@@ -142,8 +142,7 @@ impl RankedSet {
 
     /// Remove `user`; returns their score.
     pub fn remove(&mut self, user: UserId) -> Option<u64> {
-        let i = self.slots.find(user.0)?;
-        let Slot { score, seq, .. } = self.slots.get(i);
+        let (i, Slot { score, seq, .. }) = self.slots.find(user.0)?;
         self.order.remove(key(score, seq, i));
         self.distinct_remove(score);
         let order = &mut self.order;
@@ -206,8 +205,7 @@ impl RankedSet {
 
     /// `user`'s 0-based position in the total order.
     pub fn position(&self, user: UserId) -> Option<usize> {
-        let i = self.slots.find(user.0)?;
-        let Slot { score, seq, .. } = self.slots.get(i);
+        let (i, Slot { score, seq, .. }) = self.slots.find(user.0)?;
         Some(self.order.rank(key(score, seq, i)))
     }
 
@@ -252,8 +250,7 @@ impl RankedSet {
         k: usize,
         keys: &'a mut WindowKeys,
     ) -> Option<Window<'a>> {
-        let i = self.slots.find(user.0)?;
-        let Slot { score, seq, .. } = self.slots.get(i);
+        let (i, Slot { score, seq, .. }) = self.slots.find(user.0)?;
         let k = k.min(NEAR);
         let near = self.order.near(key(score, seq, i), k, k, &mut keys.0)?;
         let keys = &keys.0[..near.len.min(WINDOW)];
@@ -285,7 +282,7 @@ impl RankedSet {
 
     /// `user`'s tie-break sequence (lower reached the score first).
     pub(super) fn sequence(&self, user: UserId) -> Option<u32> {
-        self.slots.find(user.0).map(|i| self.slots.get(i).seq)
+        self.slots.find(user.0).map(|(_, slot)| slot.seq)
     }
 }
 

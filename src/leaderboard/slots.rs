@@ -6,10 +6,15 @@
 //! when an entry moves (growth rehashes everything, a removal shifts a few
 //! back), the caller is told and relabels the keys.
 
+use bytemuck::{Pod, Zeroable};
+
+use super::pages::PageVec;
+
 /// One user's entry. Packed to 20 bytes (4-byte alignment: the `u64`s are
 /// read unaligned, which x86 and ARM do at full speed). A sequence of 0
-/// marks an empty bucket: live entries' sequences start at 1.
-#[derive(Debug, Clone, Copy, Default)]
+/// marks an empty bucket: live entries' sequences start at 1. Plain old
+/// data, so a large table can live in huge pages ([`PageVec`]).
+#[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
 #[repr(C, packed(4))]
 pub(super) struct Slot {
     /// The user id.
@@ -34,14 +39,14 @@ fn bucket(user: u64, len: usize) -> usize {
 /// Entries keyed by user, linear probing, at most 85% full.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Slots {
-    buckets: Vec<Slot>,
+    buckets: PageVec<Slot>,
     len: usize,
 }
 
 impl Slots {
     /// Bytes held.
     pub(super) fn memory_bytes(&self) -> usize {
-        self.buckets.capacity() * size_of::<Slot>()
+        self.buckets.memory_bytes()
     }
 
     /// The entry in bucket `i` (an empty one past the end).
@@ -77,21 +82,25 @@ impl Slots {
         home.user ^ on.user
     }
 
-    /// The bucket holding `user`.
-    pub(super) fn find(&self, user: u64) -> Option<usize> {
-        if self.buckets.is_empty() {
+    /// The bucket holding `user`, and its entry (read by the search, so a
+    /// caller needs no second look at the table).
+    #[inline]
+    pub(super) fn find(&self, user: u64) -> Option<(usize, Slot)> {
+        // The table once: each `self.buckets` is a deref of a page array.
+        let buckets = &*self.buckets;
+        if buckets.is_empty() {
             return None;
         }
-        let mut b = bucket(user, self.buckets.len());
+        let mut b = bucket(user, buckets.len());
         loop {
-            let slot = self.buckets[b];
+            let slot = buckets[b];
             if slot.seq == 0 {
                 return None;
             }
             if { slot.user } == user {
-                return Some(b);
+                return Some((b, slot));
             }
-            b = self.next(b);
+            b = if b + 1 == buckets.len() { 0 } else { b + 1 };
         }
     }
 
@@ -105,9 +114,13 @@ impl Slots {
     /// bucket's entry went ([`VACANT`] for empty ones).
     pub(super) fn grow(&mut self) -> Vec<u32> {
         let size = (self.buckets.len() * 5 / 4).max(16);
-        let old = std::mem::replace(&mut self.buckets, vec![Slot::default(); size]);
+        let old = std::mem::replace(&mut self.buckets, PageVec::zeroed(size));
         let mut moved = vec![VACANT; old.len()];
-        for (to, slot) in moved.iter_mut().zip(old).filter(|(_, s)| s.seq != 0) {
+        for (to, slot) in moved
+            .iter_mut()
+            .zip(old.iter().copied())
+            .filter(|(_, s)| s.seq != 0)
+        {
             let mut b = bucket(slot.user, size);
             while self.buckets[b].seq != 0 {
                 b = self.next(b);

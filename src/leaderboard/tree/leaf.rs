@@ -7,6 +7,8 @@
 //! `u128::MAX`, which no stored key equals, so a search over all places
 //! counts the same as one over the used ones.
 
+use bytemuck::{Pod, Zeroable};
+
 /// The most keys one leaf holds: 1 KiB, sixteen cache lines read in
 /// parallel (one DRAM latency, not the six of a plain binary search). 32
 /// keys (eight lines) measured no faster on five 1M-entry boards.
@@ -15,8 +17,10 @@ pub(super) const LEAF: usize = 64;
 /// Words per cache line.
 const PER_LINE: usize = 64 / size_of::<u64>();
 
-/// Sixteen lines of keys, high words first.
-#[derive(Debug, Clone)]
+/// Sixteen lines of keys, high words first. Plain old data, so a large
+/// arena can live in huge pages (`PageVec`).
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[repr(C)]
 pub(super) struct Leaf {
     hi: [u64; LEAF],
     lo: [u64; LEAF],

@@ -20,6 +20,7 @@ mod leaf;
 mod moves;
 mod near;
 
+use super::pages::PageVec;
 use leaf::{LEAF, Leaf};
 pub(super) use near::Near;
 
@@ -95,8 +96,9 @@ impl Group {
 /// A sorted set of `u128` keys with rank and select.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Tree {
-    /// Leaf arena; groups refer to leaves by index.
-    leaves: Vec<Leaf>,
+    /// Leaf arena; groups refer to leaves by index. In huge pages once
+    /// large: a search's one leaf read is otherwise a TLB miss too.
+    leaves: PageVec<Leaf>,
     /// Arena places free for reuse.
     free: Vec<u32>,
     /// Groups in key order.
@@ -116,7 +118,7 @@ impl Tree {
 
     /// Bytes held, capacity included.
     pub(super) fn memory_bytes(&self) -> usize {
-        self.leaves.capacity() * size_of::<Leaf>()
+        self.leaves.memory_bytes()
             + self.free.capacity() * size_of::<u32>()
             + self.groups.capacity() * size_of::<Group>()
             + self.maxes.capacity() * size_of::<u128>()

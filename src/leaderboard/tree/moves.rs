@@ -14,14 +14,17 @@ impl Tree {
         };
         let (id1, n1) = self.leaf_at(g1, l1);
         let (id2, n2) = self.leaf_at(g2, l2);
-        let (p1, p2) = Leaf::count_below_pair(&self.leaves[id1], old, &self.leaves[id2], new);
-        if p1 >= n1 || self.leaves[id1].get(p1) != old {
+        // The arena once: each `self.leaves[..]` is a deref of the page
+        // array, and between writes to a leaf the compiler redoes it.
+        let leaves = &mut *self.leaves;
+        let (p1, p2) = Leaf::count_below_pair(&leaves[id1], old, &leaves[id2], new);
+        if p1 >= n1 || leaves[id1].get(p1) != old {
             return false;
         }
         if (g1, l1) == (g2, l2) {
             // Same leaf: shift the keys between the two places; counts and
             // the Fenwick tree stay as they are.
-            let leaf = &mut self.leaves[id1];
+            let leaf = &mut leaves[id1];
             leaf.remove(n1, p1);
             leaf.insert(n1 - 1, if p2 > p1 { p2 - 1 } else { p2 }, new);
             let last = leaf.get(n1 - 1);
@@ -39,12 +42,12 @@ impl Tree {
             self.insert(new);
             return true;
         }
-        self.leaves[id1].remove(n1, p1);
-        let last = self.leaves[id1].get(n1 - 2);
-        self.set_count(g1, l1, -1, last);
-        self.leaves[id2].insert(n2, p2, new);
-        let last = self.leaves[id2].get(n2);
-        self.set_count(g2, l2, 1, last);
+        leaves[id1].remove(n1, p1);
+        let last1 = leaves[id1].get(n1 - 2);
+        leaves[id2].insert(n2, p2, new);
+        let last2 = leaves[id2].get(n2);
+        self.set_count(g1, l1, -1, last1);
+        self.set_count(g2, l2, 1, last2);
         true
     }
 
