@@ -230,7 +230,7 @@ impl RankedSet {
     pub(super) fn entries(&self, from: usize, limit: usize) -> Entries<'_> {
         Entries {
             keys: self.order.iter_from(from),
-            slots: &self.slots,
+            slots: self.slots.buckets(),
             left: limit,
             buf: [(0, 0); CHUNK],
             at: 0,
@@ -331,7 +331,7 @@ const CHUNK: usize = 16;
 /// ten neighbours of "around me" are ten random slots).
 pub(super) struct Entries<'a> {
     keys: super::tree::Iter<'a>,
-    slots: &'a Slots,
+    slots: &'a [Slot],
     /// Entries still wanted (reading ahead stops there).
     left: usize,
     /// `(user, score)` read ahead; `buf[at..len]` not yet returned.
@@ -351,7 +351,7 @@ impl Entries<'_> {
             n += 1;
         }
         for (out, key) in self.buf.iter_mut().zip(&keys[..n]) {
-            let user = self.slots.get(slot_of(*key)).user;
+            let user = self.slots.get(slot_of(*key)).map_or(0, |s| s.user);
             *out = (user, u64::MAX - (*key >> 64) as u64);
         }
         (self.left, self.at, self.len) = (self.left - n, 0, n);

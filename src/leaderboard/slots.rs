@@ -54,6 +54,12 @@ impl Slots {
         self.buckets.get(i).copied().unwrap_or_default()
     }
 
+    /// Every bucket, as a slice (for loops that read many: one deref of
+    /// the table, not one per bucket).
+    pub(super) fn buckets(&self) -> &[Slot] {
+        &self.buckets
+    }
+
     /// Replace the entry in bucket `i` (same user).
     pub(super) fn set(&mut self, i: usize, slot: Slot) {
         if let Some(b) = self.buckets.get_mut(i) {

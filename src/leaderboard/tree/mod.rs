@@ -221,7 +221,8 @@ impl Tree {
     pub(super) fn iter_from(&self, index: usize) -> Iter<'_> {
         let (g, li, i) = self.locate(index).unwrap_or((self.groups.len(), 0, 0));
         Iter {
-            tree: self,
+            groups: &self.groups,
+            leaves: &self.leaves,
             g,
             li,
             i,
@@ -231,7 +232,11 @@ impl Tree {
 
 /// Keys in order from a position; see [`Tree::iter_from`].
 pub(super) struct Iter<'a> {
-    tree: &'a Tree,
+    groups: &'a [Group],
+    // The arena as a slice, taken once: reaching it through the tree
+    // derefs a `PageVec` (a match and a cast) on every key, which made a
+    // top 100 about a fifth slower.
+    leaves: &'a [Leaf],
     g: usize,
     li: usize,
     i: usize,
@@ -246,13 +251,13 @@ impl Iterator for Iter<'_> {
     #[inline]
     fn next(&mut self) -> Option<u128> {
         loop {
-            let group = self.tree.groups.get(self.g)?;
+            let group = self.groups.get(self.g)?;
             if self.li >= group.len {
                 (self.g, self.li, self.i) = (self.g + 1, 0, 0);
                 continue;
             }
             if self.i < usize::from(group.counts[self.li]) {
-                let leaf = &self.tree.leaves[group.leaves[self.li] as usize];
+                let leaf = self.leaves.get(group.leaves[self.li] as usize)?;
                 self.i += 1;
                 return Some(leaf.get(self.i - 1));
             }
