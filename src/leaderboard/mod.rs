@@ -6,6 +6,13 @@
 //! (all-time, day, week, month in a stated time zone) that rolls over at its
 //! boundary, keeping the previous window's final standings readable.
 //!
+//! Memory: about 47 bytes an entry at a million. On Linux, a board's user
+//! table and key arena, once each passes 2 MiB, live in an anonymous
+//! mapping advised `MADV_HUGEPAGE`, so that under the common transparent
+//! huge page setting (`madvise`) random reads into them do not also miss
+//! the TLB; with huge pages off they are ordinary pages. Smaller boards,
+//! and every board elsewhere, use the heap.
+//!
 //! ```
 //! use chrono::{TimeZone, Utc};
 //! use gamify::activity::UserId;
