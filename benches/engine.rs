@@ -110,7 +110,7 @@ fn record(c: &mut Criterion) {
             |a| {
                 // Users are 1..=USERS, so the index is in range.
                 let state = &mut states[(a.user.0 - 1) as usize];
-                black_box(gamify::step::step(&config, state, &a, a.at).ok());
+                black_box(gamify::step::step(&config, state, &a, a.at)).is_ok()
             },
             BatchSize::SmallInput,
         )
@@ -124,7 +124,7 @@ fn record(c: &mut Criterion) {
             || stream.next(),
             |a| {
                 let state = &mut hot[(a.user.0 % 4096) as usize];
-                black_box(gamify::step::step(&config, state, &a, a.at).ok());
+                black_box(gamify::step::step(&config, state, &a, a.at)).is_ok()
             },
             BatchSize::SmallInput,
         )
@@ -154,7 +154,7 @@ fn record(c: &mut Criterion) {
                     clock.set(a.at);
                     a
                 },
-                |a| black_box(engine.record(a).ok()),
+                |a| black_box(engine.record(a)).is_ok(),
                 BatchSize::SmallInput,
             )
         });

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::achievement::Catalog;
 use crate::activity::Activity;
@@ -252,12 +253,18 @@ impl Config {
     /// activity does not count itself (a `reaction_received` carrying
     /// `reactions_received = 40` adds 40, not 41).
     pub fn metrics_of(&self, activity: &Activity) -> Vec<(Name, u64)> {
+        self.increments_of(activity).into_vec()
+    }
+
+    /// [`metrics_of`](Self::metrics_of), on the stack for the usual one to
+    /// four metrics: the step asks for it on every activity.
+    pub(crate) fn increments_of(&self, activity: &Activity) -> SmallVec<[(Name, u64); 4]> {
         let by_kind = self
             .kind_metrics
             .get(activity.kind.as_str())
             .into_iter()
             .flatten();
-        let mut out: Vec<(Name, u64)> = by_kind
+        let mut out: SmallVec<[(Name, u64); 4]> = by_kind
             .filter(|m| !activity.metrics.contains_key(*m))
             .map(|m| (m.clone(), 1))
             .collect();

@@ -14,6 +14,7 @@
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 
 use crate::activity::UserId;
 use crate::config::Config;
@@ -61,11 +62,7 @@ fn change_for(spec: &BoardSpec, outcome: &Outcome) -> Option<Change> {
 /// Update the locked boards of `batch` by `user`'s changes, every board's
 /// entry touched first so their cache misses overlap, and unlock them. The
 /// touches only read: the boards end as if each change were applied alone.
-fn update(
-    batch: &mut Vec<(RwLockWriteGuard<'_, Board>, Change)>,
-    user: UserId,
-    now: DateTime<Utc>,
-) {
+fn update(batch: &mut Locked<'_>, user: UserId, now: DateTime<Utc>) {
     let mut warm = 0;
     for (board, _) in batch.iter() {
         warm ^= board.touch_entry(user);
@@ -83,6 +80,11 @@ fn update(
     }
     batch.clear();
 }
+
+/// The boards an outcome changes, locked, with their changes: on the stack
+/// for up to the sparkle preset's sixteen boards (this runs on every
+/// activity).
+type Locked<'a> = SmallVec<[(RwLockWriteGuard<'a, Board>, Change); 16]>;
 
 /// Every configured board, in configuration order.
 pub(crate) struct Boards {
@@ -142,8 +144,7 @@ impl Boards {
     /// one board while waiting for another, and a reader holding one
     /// board's handle while asking for another cannot deadlock with it.
     pub(crate) fn apply(&self, outcome: &Outcome, now: DateTime<Utc>) {
-        let mut batch: Vec<(RwLockWriteGuard<'_, Board>, Change)> =
-            Vec::with_capacity(self.slots.len());
+        let mut batch = Locked::new();
         for slot in &self.slots {
             let Some(change) = change_for(&slot.spec, outcome) else {
                 continue;

@@ -39,36 +39,96 @@ struct Entry {
 
 /// A recorded activity and its first outcome. Both are read back only for a
 /// repeat or a replay, so they are kept packed in the stores' binary
-/// encoding ([`codec`](super::codec)): a fraction of the memory of the
-/// values, and one allocation instead of a dozen — growing memory is paid
-/// for in page faults, which were the largest cost of recording. The id
+/// encoding ([`codec`](super::codec)), in their shard's [`Journal`]. The id
 /// stays unpacked: ledger reads and collision checks need it.
 #[derive(Debug)]
 struct Kept {
     id: ActivityId,
     /// The activity (less id and user), then the outcome.
-    packed: Box<[u8]>,
-    /// Where the outcome starts in `packed`.
-    split: usize,
+    packed: Span,
 }
 
 impl Kept {
-    fn new(activity: &Activity, outcome: &Outcome) -> Self {
-        let (packed, split) = codec::encode_activity_and_outcome(activity, outcome);
-        Self {
-            id: activity.id.clone(),
-            packed,
-            split,
-        }
-    }
-
-    fn unpack(&self, user: UserId) -> Result<(Activity, Outcome), StoreError> {
-        let (activity, outcome) = self.packed.split_at(self.split.min(self.packed.len()));
+    fn unpack(&self, user: UserId, journal: &Journal) -> Result<(Activity, Outcome), StoreError> {
+        let packed = journal.get(self.packed)?;
+        let split = self.packed.split.min(packed.len());
+        let (activity, outcome) = packed.split_at(split);
         Ok((
             codec::decode_activity(self.id.clone(), user, activity)?,
             codec::decode_outcome(outcome)?,
         ))
     }
+}
+
+/// Where a kept activity lies in its shard's [`Journal`].
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    chunk: usize,
+    start: usize,
+    len: usize,
+    /// Where the outcome starts, from `start`.
+    split: usize,
+}
+
+/// The kept activities of one shard, packed end to end in chunks that
+/// never move.
+///
+/// Why not a buffer per activity: at a million users, a small allocation
+/// that lives for good on every record, beside the states that grow, left
+/// glibc's heap fragmented, and every later allocation paid to sort the
+/// fragments (a third of recording's time went to `malloc`). A chunk is
+/// one allocation for thousands of activities, and encoding goes through a
+/// scratch buffer that is reused, so keeping an activity allocates nothing.
+#[derive(Debug, Default)]
+struct Journal {
+    chunks: Vec<Vec<u8>>,
+    scratch: Vec<u8>,
+}
+
+impl Journal {
+    /// Bytes in a chunk (an activity longer than this gets one of its own).
+    const CHUNK: usize = 1 << 20;
+
+    /// Pack `activity` and `outcome` at the journal's end.
+    fn keep(&mut self, activity: &Activity, outcome: &Outcome) -> Span {
+        self.scratch.clear();
+        let split = codec::encode_activity_and_outcome(activity, outcome, &mut self.scratch);
+        let len = self.scratch.len();
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= len);
+        if !fits {
+            self.chunks.push(Vec::with_capacity(len.max(Self::CHUNK)));
+        }
+        let chunk_index = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[chunk_index];
+        let start = chunk.len();
+        chunk.extend_from_slice(&self.scratch);
+        Span {
+            chunk: chunk_index,
+            start,
+            len,
+            split,
+        }
+    }
+
+    fn get(&self, span: Span) -> Result<&[u8], StoreError> {
+        self.chunks
+            .get(span.chunk)
+            .and_then(|chunk| chunk.get(span.start..span.start.saturating_add(span.len)))
+            .ok_or_else(|| StoreError::Corrupt("a kept activity is out of its journal".into()))
+    }
+}
+
+/// One shard of users: their records, and the journal their kept
+/// activities are packed in.
+#[derive(Debug, Default)]
+struct Shard {
+    // Boxed: the table then moves 8-byte pointers when it grows, not whole
+    // states.
+    users: HashMap<UserId, Box<UserRecord>>,
+    journal: Journal,
 }
 
 /// Where a recorded activity id points: its user and position.
@@ -127,9 +187,7 @@ impl std::fmt::Debug for PassThrough {
 /// Activity ids are remembered for the store's lifetime.
 #[derive(Debug)]
 pub struct MemoryStore {
-    // Boxed: a shard's table then moves 8-byte pointers when it grows, not
-    // whole states.
-    users: Vec<Mutex<HashMap<UserId, Box<UserRecord>>>>,
+    users: Vec<Mutex<Shard>>,
     ids: Vec<Mutex<IdShard>>,
     hasher: RandomState,
     /// Tests: give every id the same hash, to exercise the collision path.
@@ -168,7 +226,7 @@ impl MemoryStore {
         self.hasher.hash_one(id)
     }
 
-    fn user_shard(&self, user: UserId) -> MutexGuard<'_, HashMap<UserId, Box<UserRecord>>> {
+    fn user_shard(&self, user: UserId) -> MutexGuard<'_, Shard> {
         lock(&self.users[self.shard_of(&user)])
     }
 }
@@ -197,15 +255,16 @@ impl Store for MemoryStore {
             && let Some(by_hash) = ids.by_hash.get(&hash).copied()
         {
             let seen = {
-                let users = self.user_shard(by_hash.user);
-                let first = users
+                let shard = self.user_shard(by_hash.user);
+                let first = shard
+                    .users
                     .get(&by_hash.user)
                     .and_then(|r| r.activities.get(by_hash.index))
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!("activity `{}` lost", activity.id))
                     })?;
                 if first.id == activity.id {
-                    let (first, outcome) = first.unpack(by_hash.user)?;
+                    let (first, outcome) = first.unpack(by_hash.user, &shard.journal)?;
                     Some((first == *activity, outcome))
                 } else {
                     collision = true;
@@ -215,14 +274,15 @@ impl Store for MemoryStore {
             let seen = match (seen, ids.collided.get(&activity.id)) {
                 (Some(seen), _) => Some(seen),
                 (None, Some(r)) => {
-                    let users = self.user_shard(r.user);
-                    let first = users
+                    let shard = self.user_shard(r.user);
+                    let first = shard
+                        .users
                         .get(&r.user)
                         .and_then(|rec| rec.activities.get(r.index))
                         .ok_or_else(|| {
                             StoreError::Corrupt(format!("activity `{}` lost", activity.id))
                         })?;
-                    let (first, outcome) = first.unpack(r.user)?;
+                    let (first, outcome) = first.unpack(r.user, &shard.journal)?;
                     Some((first == *activity, outcome))
                 }
                 (None, None) => None,
@@ -234,7 +294,8 @@ impl Store for MemoryStore {
             }
         }
 
-        let mut users = self.user_shard(user);
+        let mut shard = self.user_shard(user);
+        let Shard { users, journal } = &mut *shard;
         let is_new = !users.contains_key(&user);
         let record = users.entry(user).or_default();
         let Commit { outcome, ledger } = match step(&mut record.state) {
@@ -247,7 +308,10 @@ impl Store for MemoryStore {
                 return Err(TransactError::Step(e));
             }
         };
-        let kept = activity.map(|a| Kept::new(a, &outcome));
+        let kept = activity.map(|a| Kept {
+            id: a.id.clone(),
+            packed: journal.keep(a, &outcome),
+        });
         let at = outcome.at;
         let activity_index = kept.as_ref().map(|_| record.activities.len());
         record.ledger.extend(ledger.into_iter().map(|draft| Entry {
@@ -272,14 +336,18 @@ impl Store for MemoryStore {
     }
 
     fn load(&self, user: UserId) -> Result<Option<UserState>, StoreError> {
-        Ok(self.user_shard(user).get(&user).map(|r| r.state.clone()))
+        Ok(self
+            .user_shard(user)
+            .users
+            .get(&user)
+            .map(|r| r.state.clone()))
     }
 
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
         let mut all: Vec<UserId> = self
             .users
             .iter()
-            .flat_map(|shard| lock(shard).keys().copied().collect::<Vec<_>>())
+            .flat_map(|shard| lock(shard).users.keys().copied().collect::<Vec<_>>())
             .collect();
         all.sort_unstable();
         Ok(all)
@@ -291,8 +359,8 @@ impl Store for MemoryStore {
         from: u64,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, StoreError> {
-        let users = self.user_shard(user);
-        let Some(record) = users.get(&user) else {
+        let shard = self.user_shard(user);
+        let Some(record) = shard.users.get(&user) else {
             return Ok(Vec::new());
         };
         let from = usize::try_from(from).unwrap_or(usize::MAX);
@@ -318,19 +386,22 @@ impl Store for MemoryStore {
     }
 
     fn ledger_len(&self, user: UserId) -> Result<u64, StoreError> {
-        let users = self.user_shard(user);
-        Ok(users.get(&user).map_or(0, |r| r.ledger.len() as u64))
+        let shard = self.user_shard(user);
+        Ok(shard.users.get(&user).map_or(0, |r| r.ledger.len() as u64))
     }
 
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
-        let users = self.user_shard(user);
-        let Some(record) = users.get(&user) else {
+        let shard = self.user_shard(user);
+        let Some(record) = shard.users.get(&user) else {
             return Ok(Vec::new());
         };
         record
             .activities
             .iter()
-            .map(|kept| kept.unpack(user).map(|(activity, _)| activity))
+            .map(|kept| {
+                kept.unpack(user, &shard.journal)
+                    .map(|(activity, _)| activity)
+            })
             .collect()
     }
 }
@@ -349,6 +420,7 @@ mod tests {
 
         let config = Config::sparkle();
         let mut state = UserState::default();
+        let mut journal = super::Journal::default();
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
         for (i, kind) in ["daily_login", "post_created", "follow_received"]
             .iter()
@@ -360,8 +432,15 @@ mod tests {
             let outcome = crate::step::step(&config, &mut state, &activity, at)
                 .unwrap()
                 .outcome;
-            let kept = super::Kept::new(&activity, &outcome);
-            assert_eq!(kept.unpack(UserId(9)).unwrap(), (activity, outcome));
+            let packed = journal.keep(&activity, &outcome);
+            let kept = super::Kept {
+                id: activity.id.clone(),
+                packed,
+            };
+            assert_eq!(
+                kept.unpack(UserId(9), &journal).unwrap(),
+                (activity, outcome)
+            );
         }
     }
 

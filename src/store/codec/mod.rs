@@ -80,15 +80,20 @@ fn encode_activity_into(mut w: Writer, a: &Activity) -> Vec<u8> {
 }
 
 /// An activity (as [`encode_activity`]) followed by its outcome (as
-/// [`encode_outcome`]) in one buffer, and where the outcome starts: what
-/// the memory store keeps per recorded activity. One buffer sized for a
-/// typical pair, trimmed once to its length: two allocations where two
-/// blobs grown separately and joined took five.
-pub(super) fn encode_activity_and_outcome(a: &Activity, outcome: &Outcome) -> (Box<[u8]>, usize) {
-    let bytes = encode_activity_into(Writer::appending(Vec::with_capacity(256)), a);
-    let split = bytes.len();
-    let bytes = encode_outcome_into(Writer::appending(bytes), outcome);
-    (bytes.into_boxed_slice(), split)
+/// [`encode_outcome`]), appended to `out`; returns where the outcome starts,
+/// counted from where the activity does. What the memory store keeps per
+/// recorded activity: it encodes into a buffer it reuses, so encoding
+/// allocates nothing once that buffer has grown.
+pub(super) fn encode_activity_and_outcome(
+    a: &Activity,
+    outcome: &Outcome,
+    out: &mut Vec<u8>,
+) -> usize {
+    let start = out.len();
+    let bytes = encode_activity_into(Writer::appending(std::mem::take(out)), a);
+    let split = bytes.len() - start;
+    *out = encode_outcome_into(Writer::appending(bytes), outcome);
+    split
 }
 
 /// The activity `id` of `user` encoded by [`encode_activity`].
