@@ -132,6 +132,11 @@ impl Activity {
 pub struct Metrics(NameMap<u64>);
 
 impl Metrics {
+    /// See [`NameMap::touch`].
+    pub(crate) fn touch(&self) -> u64 {
+        self.0.touch()
+    }
+
     /// No counters yet.
     pub fn new() -> Self {
         Self::default()

@@ -678,3 +678,59 @@ fn ordinal_ties_keep_who_reached_first_across_a_restart() {
         assert_eq!(order(&restarted, board), expected, "rebuilt {board}");
     }
 }
+
+#[test]
+fn record_batch_ends_as_recording_one_at_a_time_boards_included() {
+    // Big batches run as a pipeline (every shard and board held, the next
+    // users touched ahead); they must end exactly as `record` does.
+    let start = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let (single, single_clock) = engine_at(start);
+    let (batched, batched_clock) = engine_at(start);
+    let mut rng = sim::Rng::new(11);
+    let members = sim::members(120, &mut rng);
+    for m in &members {
+        single.set_time_zone(m.user, m.tz).unwrap();
+        batched.set_time_zone(m.user, m.tz).unwrap();
+    }
+    for day in 0..10 {
+        let mut activities = sim::day_activities(&members, start, day, &mut rng);
+        // Repeats of the day's first activities, and one with another
+        // payload: a conflict.
+        let repeats: Vec<Activity> = activities.iter().take(5).cloned().collect();
+        activities.extend(repeats);
+        if let Some(first) = activities.first() {
+            activities.push(Activity::new(
+                first.id.0.clone(),
+                first.user,
+                "post_created",
+                first.at,
+            ));
+        }
+        let now = start + TimeDelta::days(i64::from(day) + 1);
+        single_clock.set(now);
+        batched_clock.set(now);
+        let one_by_one: Vec<String> = activities
+            .iter()
+            .map(|a| format!("{:?}", single.record(a.clone())))
+            .collect();
+        let mut in_batches = Vec::new();
+        for chunk in activities.chunks(100) {
+            for result in batched.record_batch(chunk).unwrap() {
+                in_batches.push(format!("{result:?}"));
+            }
+        }
+        assert_eq!(in_batches, one_by_one, "day {day}");
+    }
+    for m in &members {
+        assert_eq!(
+            batched.store().load(m.user).unwrap(),
+            single.store().load(m.user).unwrap()
+        );
+    }
+    for id in single.board_ids() {
+        let (a, b) = (single.board(&id).unwrap(), batched.board(&id).unwrap());
+        assert_eq!(a.len(), b.len(), "{id}");
+        assert_eq!(a.top(a.len()), b.top(b.len()), "{id}");
+    }
+    assert_ledger_explains_balances(&batched);
+}

@@ -69,16 +69,21 @@ fn update(batch: &mut Locked<'_>, user: UserId, now: DateTime<Utc>) {
     }
     std::hint::black_box(warm);
     for (board, change) in batch.iter_mut() {
-        // A refused change (out of the board's bounds) leaves the board as
-        // it was; the activity itself is committed.
-        let _ = board.apply(user, *change, now);
-        // A score replaced by zero is no score: off the board, as a
-        // rebuild from the states leaves it.
-        if matches!(change, Change::Record { .. }) && board.ranked().score(user) == Some(0) {
-            board.remove(user);
-        }
+        apply_one(board, user, *change, now);
     }
     batch.clear();
+}
+
+/// Apply one change of `user` to `board`.
+fn apply_one(board: &mut Board, user: UserId, change: Change, now: DateTime<Utc>) {
+    // A refused change (out of the board's bounds) leaves the board as it
+    // was; the activity itself is committed.
+    let _ = board.apply(user, change, now);
+    // A score replaced by zero is no score: off the board, as a rebuild
+    // from the states leaves it.
+    if matches!(change, Change::Record { .. }) && board.ranked().score(user) == Some(0) {
+        board.remove(user);
+    }
 }
 
 /// The boards an outcome changes, locked, with their changes: on the stack
@@ -160,6 +165,43 @@ impl Boards {
             batch.push((board, change));
         }
         update(&mut batch, outcome.user, now);
+    }
+
+    /// Apply many committed outcomes, in order: what
+    /// [`apply`](Self::apply) does for each, as a pipeline. Every board's
+    /// write lock is held for the whole run (taken in configuration order,
+    /// as `apply` takes them, so the two cannot deadlock), and while one
+    /// outcome is applied the next one's entries are touched on the boards
+    /// it changes, so their cache misses overlap this outcome's work
+    /// instead of following it.
+    pub(crate) fn apply_all(&self, outcomes: &[&Outcome], now: DateTime<Utc>) {
+        if outcomes.len() < 2 {
+            for outcome in outcomes {
+                self.apply(outcome, now);
+            }
+            return;
+        }
+        let mut boards: SmallVec<[RwLockWriteGuard<'_, Board>; 16]> = self
+            .slots
+            .iter()
+            .map(|slot| slot.board.write().unwrap_or_else(PoisonError::into_inner))
+            .collect();
+        let mut warm = 0;
+        for (i, outcome) in outcomes.iter().enumerate() {
+            if let Some(next) = outcomes.get(i + 1) {
+                for (slot, board) in self.slots.iter().zip(&boards) {
+                    if change_for(&slot.spec, next).is_some() {
+                        warm ^= board.touch_entry(next.user);
+                    }
+                }
+            }
+            for (slot, board) in self.slots.iter().zip(&mut boards) {
+                if let Some(change) = change_for(&slot.spec, outcome) {
+                    apply_one(board, outcome.user, change, now);
+                }
+            }
+        }
+        std::hint::black_box(warm);
     }
 
     /// Put `user` on every board their state scores on. Entries of ordinal

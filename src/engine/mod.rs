@@ -288,9 +288,14 @@ impl Engine {
                     None => Err(StepError::Internal("batch index out of range".into())),
                 }
             })?;
-            for result in &results {
-                self.apply_boards(result);
-            }
+            let applied: Vec<&Outcome> = results
+                .iter()
+                .filter_map(|r| match r {
+                    Ok(Transacted::Applied(outcome)) => Some(outcome),
+                    _ => None,
+                })
+                .collect();
+            self.boards.apply_all(&applied, self.clock.now());
             results
         };
         Ok(results.into_iter().map(|r| self.finish(r)).collect())

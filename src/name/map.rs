@@ -51,6 +51,12 @@ impl<V> NameMap<V> {
         self.0.is_empty()
     }
 
+    /// Read the map's first entry, so its entries are on their way into
+    /// cache before a lookup needs them. Returns a meaningless value.
+    pub(crate) fn touch(&self) -> u64 {
+        self.0.first().map_or(0, |(k, _)| k.len() as u64)
+    }
+
     /// Where `key` is, or where it would go.
     ///
     /// A small map is scanned for the key by equality first: most keys

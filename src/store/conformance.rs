@@ -36,6 +36,7 @@ pub fn check_store<S: Store + 'static>(make: impl Fn() -> S) {
     admin_updates_have_no_id(&make());
     ledger_pages_in_order(&make());
     batches_act_per_item(&make());
+    big_batches_match_one_at_a_time(&make(), &make());
     concurrent_duplicates_apply_once(Arc::new(make()));
 }
 
@@ -290,6 +291,112 @@ pub fn batches_act_per_item(store: &dyn Store) {
     assert_eq!(xp_of(store, 20), 20);
     assert_eq!(xp_of(store, 21), 20);
     assert_eq!(ledger_sum(store, 20) + ledger_sum(store, 21), 40);
+}
+
+/// A batch of hundreds (a store may run big batches differently, as
+/// `MemoryStore` does) ends exactly as the same items applied one at a
+/// time on another store: the same results in order, states and ledgers.
+/// The batch mixes new users, ids recorded before it, repeats and
+/// conflicts within it, and refused steps, a new user's first among them.
+pub fn big_batches_match_one_at_a_time(batched: &dyn Store, single: &dyn Store) {
+    // Recorded before the batch, on both stores.
+    let before: Vec<Activity> = (0..20u64)
+        .map(|i| activity(&format!("old{i}"), 100 + i % 7, 3))
+        .collect();
+    for a in &before {
+        award(batched, a).expect("before");
+        award(single, a).expect("before");
+    }
+    let mut acts: Vec<Activity> = Vec::new();
+    for i in 0..300u64 {
+        let user = 100 + (i * 7919) % 53;
+        acts.push(match i % 10 {
+            // A repeat of an id recorded before the batch, same payload.
+            3 => before[(i % 20) as usize].clone(),
+            // A repeat of an earlier id of this batch, same payload.
+            5 if i > 10 => acts[(i / 2) as usize].clone(),
+            // An earlier id of this batch with another payload.
+            7 if i > 10 => activity(&acts[(i / 3) as usize].id.0, user, 99),
+            _ => activity(&format!("new{i}"), user, 1 + i % 5),
+        });
+    }
+    // Refused: every item whose xp is 4, and the first step of user 999.
+    acts.push(activity("lonely", 999, 4));
+    let refuse = |a: &Activity| a.metric("xp") == 4;
+    let step = |a: &Activity, state: &mut UserState| {
+        if refuse(a) {
+            return Err(StepError::Refused("xp 4".into()));
+        }
+        let xp = a.metric("xp");
+        state.xp += xp;
+        Ok(Commit {
+            outcome: Outcome::new(a.user, Some(a.id.clone()), a.at),
+            ledger: vec![LedgerDraft {
+                currency: Currency::Xp,
+                amount: xp as i64,
+                reason: Reason::Replay,
+            }],
+        })
+    };
+    let work: Vec<super::Work<'_>> = acts
+        .iter()
+        .map(|a| super::Work {
+            user: a.user,
+            activity: Some(a),
+        })
+        .collect();
+    let results = batched
+        .transact_many(&work, &mut |i, state: &mut UserState| step(&acts[i], state))
+        .expect("batch");
+    assert_eq!(results.len(), acts.len());
+    let mut users: Vec<UserId> = Vec::new();
+    for (i, (a, got)) in acts.iter().zip(&results).enumerate() {
+        let want = single.transact(a.user, Some(a), &mut |state| step(a, state));
+        assert_eq!(
+            format!("{got:?}"),
+            format!("{want:?}"),
+            "item {i} ({})",
+            a.id
+        );
+        users.push(a.user);
+    }
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Ok(Transacted::Duplicate(_)))),
+        "the batch has repeats"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(TransactError::Conflict(_)))),
+        "the batch has conflicts"
+    );
+    assert_eq!(
+        batched.users().expect("users"),
+        single.users().expect("users")
+    );
+    assert!(
+        batched.load(UserId(999)).expect("load").is_none(),
+        "refused first step"
+    );
+    users.sort_unstable();
+    users.dedup();
+    for user in users {
+        assert_eq!(
+            batched.load(user).expect("load"),
+            single.load(user).expect("load")
+        );
+        assert_eq!(
+            batched.ledger(user, 0, usize::MAX).expect("ledger"),
+            single.ledger(user, 0, usize::MAX).expect("ledger"),
+            "ledger of {user:?}"
+        );
+        assert_eq!(
+            batched.activities(user).expect("activities"),
+            single.activities(user).expect("activities")
+        );
+    }
 }
 
 /// Eight threads deliver the same ids up to four times each: every id is

@@ -2,11 +2,15 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
+use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Commit, Step, Store, StoreError, TransactError, TransactResult, Transacted, codec};
+use super::{
+    Commit, IndexedStep, Step, Store, StoreError, TransactError, TransactResult, Transacted, Work,
+    codec,
+};
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{Currency, LedgerEntry, Reason};
 use crate::outcome::Outcome;
@@ -239,6 +243,124 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Whether an activity was recorded before.
+enum Seen {
+    /// No: record it. `collision` if its id's hash belongs to another id.
+    New { collision: bool },
+    /// Yes, with the same payload: its first outcome.
+    Before(Outcome),
+}
+
+/// Look `activity` up in its id shard `ids` by its hash, confirming a find
+/// against the recorded activity itself (read from the shard `shard_of`
+/// gives for its user). The same payload is a repeat; another is a
+/// conflict.
+fn seen<G: Deref<Target = Shard>>(
+    ids: &IdShard,
+    hash: u64,
+    activity: &Activity,
+    shard_of: impl Fn(UserId) -> G,
+) -> Result<Seen, TransactError<StepError>> {
+    let Some(by_hash) = ids.by_hash.get(&hash).copied() else {
+        return Ok(Seen::New { collision: false });
+    };
+    // The activity recorded at `at`, if it has this id.
+    let first = |at: Recorded| -> Result<Option<(Activity, Outcome)>, StoreError> {
+        let shard = shard_of(at.user);
+        let kept = shard
+            .users
+            .get(&at.user)
+            .and_then(|r| r.activities.get(at.index))
+            .ok_or_else(|| StoreError::Corrupt(format!("activity `{}` lost", activity.id)))?;
+        if kept.id == activity.id {
+            kept.unpack(at.user, &shard.journal).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let mut found = first(by_hash)?;
+    let collision = found.is_none();
+    if collision && let Some(at) = ids.collided.get(&activity.id).copied() {
+        found = first(at)?;
+    }
+    match found {
+        None => Ok(Seen::New { collision }),
+        Some((first, outcome)) if first == *activity => Ok(Seen::Before(outcome)),
+        Some(_) => Err(TransactError::Conflict(activity.id.clone())),
+    }
+}
+
+/// Run `step` on `user`'s state in `shard` and commit what it wrote: the
+/// ledger entries and, for an activity, the kept activity and its place in
+/// the id shard (`id`: the shard, the id's hash, and whether that hash is
+/// another id's).
+fn commit(
+    shard: &mut Shard,
+    id: Option<(&mut IdShard, u64, bool)>,
+    user: UserId,
+    activity: Option<&Activity>,
+    step: &mut Step<'_, StepError>,
+) -> TransactResult {
+    let Shard { users, journal } = shard;
+    let is_new = !users.contains_key(&user);
+    let record = users.entry(user).or_default();
+    let Commit { outcome, ledger } = match step(&mut record.state) {
+        Ok(commit) => commit,
+        Err(e) => {
+            // A refused first step leaves no trace of the user either.
+            if is_new {
+                users.remove(&user);
+            }
+            return Err(TransactError::Step(e));
+        }
+    };
+    let kept = activity.map(|a| Kept {
+        id: a.id.clone(),
+        packed: journal.keep(a, &outcome),
+    });
+    let at = outcome.at;
+    let activity_index = kept.as_ref().map(|_| record.activities.len());
+    record.ledger.extend(ledger.into_iter().map(|draft| Entry {
+        at,
+        activity: activity_index,
+        currency: draft.currency,
+        amount: draft.amount,
+        reason: draft.reason,
+    }));
+    if let (Some((ids, hash, collision)), Some(kept)) = (id, kept) {
+        let index = record.activities.len();
+        let recorded = Recorded { user, index };
+        if collision {
+            ids.collided.insert(kept.id.clone(), recorded);
+        } else {
+            ids.by_hash.insert(hash, recorded);
+        }
+        record.activities.push(kept);
+    }
+    Ok(Transacted::Applied(outcome))
+}
+
+impl UserRecord {
+    /// Read a word from each part of the record a step reads or appends
+    /// to, so they are on their way into cache (see
+    /// [`MemoryStore::transact_many`]). Returns a meaningless value.
+    fn touch(&self) -> u64 {
+        self.state.touch()
+            ^ self.ledger.last().map_or(0, |e| e.amount as u64)
+            ^ self.activities.last().map_or(0, |k| k.packed.len as u64)
+    }
+}
+
+impl MemoryStore {
+    /// Batches shorter than this run one transaction at a time: locking
+    /// every shard costs more than the pipeline saves.
+    const PIPELINE_FROM: usize = 32;
+
+    fn id_shard(hash: u64) -> usize {
+        (hash % SHARDS as u64) as usize
+    }
+}
+
 impl Store for MemoryStore {
     fn transact(
         &self,
@@ -247,92 +369,97 @@ impl Store for MemoryStore {
         step: &mut Step<'_, StepError>,
     ) -> TransactResult {
         let hash = activity.map(|a| self.id_hash(&a.id));
-        let mut id_shard = hash.map(|h| lock(&self.ids[(h % SHARDS as u64) as usize]));
-        // Is the id recorded? Found by hash, then confirmed against the
-        // recorded activity itself.
+        let mut id_shard = hash.map(|h| lock(&self.ids[Self::id_shard(h)]));
         let mut collision = false;
-        if let (Some(ids), Some(activity), Some(hash)) = (id_shard.as_deref(), activity, hash)
-            && let Some(by_hash) = ids.by_hash.get(&hash).copied()
-        {
-            let seen = {
-                let shard = self.user_shard(by_hash.user);
-                let first = shard
-                    .users
-                    .get(&by_hash.user)
-                    .and_then(|r| r.activities.get(by_hash.index))
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("activity `{}` lost", activity.id))
-                    })?;
-                if first.id == activity.id {
-                    let (first, outcome) = first.unpack(by_hash.user, &shard.journal)?;
-                    Some((first == *activity, outcome))
-                } else {
-                    collision = true;
-                    None
-                }
-            };
-            let seen = match (seen, ids.collided.get(&activity.id)) {
-                (Some(seen), _) => Some(seen),
-                (None, Some(r)) => {
-                    let shard = self.user_shard(r.user);
-                    let first = shard
-                        .users
-                        .get(&r.user)
-                        .and_then(|rec| rec.activities.get(r.index))
-                        .ok_or_else(|| {
-                            StoreError::Corrupt(format!("activity `{}` lost", activity.id))
-                        })?;
-                    let (first, outcome) = first.unpack(r.user, &shard.journal)?;
-                    Some((first == *activity, outcome))
-                }
-                (None, None) => None,
-            };
-            match seen {
-                Some((true, outcome)) => return Ok(Transacted::Duplicate(outcome)),
-                Some((false, _)) => return Err(TransactError::Conflict(activity.id.clone())),
-                None => {}
+        if let (Some(ids), Some(activity), Some(hash)) = (id_shard.as_deref(), activity, hash) {
+            match seen(ids, hash, activity, |u| self.user_shard(u))? {
+                Seen::Before(outcome) => return Ok(Transacted::Duplicate(outcome)),
+                Seen::New { collision: c } => collision = c,
             }
         }
+        let id = id_shard
+            .as_deref_mut()
+            .zip(hash)
+            .map(|(ids, hash)| (ids, hash, collision));
+        commit(&mut self.user_shard(user), id, user, activity, step)
+    }
 
-        let mut shard = self.user_shard(user);
-        let Shard { users, journal } = &mut *shard;
-        let is_new = !users.contains_key(&user);
-        let record = users.entry(user).or_default();
-        let Commit { outcome, ledger } = match step(&mut record.state) {
-            Ok(commit) => commit,
-            Err(e) => {
-                // A refused first step leaves no trace of the user either.
-                if is_new {
-                    users.remove(&user);
-                }
-                return Err(TransactError::Step(e));
-            }
-        };
-        let kept = activity.map(|a| Kept {
-            id: a.id.clone(),
-            packed: journal.keep(a, &outcome),
-        });
-        let at = outcome.at;
-        let activity_index = kept.as_ref().map(|_| record.activities.len());
-        record.ledger.extend(ledger.into_iter().map(|draft| Entry {
-            at,
-            activity: activity_index,
-            currency: draft.currency,
-            amount: draft.amount,
-            reason: draft.reason,
-        }));
-        if let (Some(ids), Some(kept), Some(hash)) = (id_shard.as_deref_mut(), kept, hash) {
-            let index = record.activities.len();
-            let activity_id = kept.id.clone();
-            record.activities.push(kept);
-            let recorded = Recorded { user, index };
-            if collision {
-                ids.collided.insert(activity_id, recorded);
-            } else {
-                ids.by_hash.insert(hash, recorded);
-            }
+    /// A batch of many holds every shard for the whole batch (taking the id
+    /// shards, then the user shards, each in order: the order a single
+    /// transaction takes them in, so the two cannot deadlock), and runs it
+    /// as a pipeline. At a million users each activity's data is cold, and
+    /// its reads depend on each other (table, record, state), so one at a
+    /// time they wait on memory one after another; with no lock taken
+    /// between activities, the next two activities' data is touched while
+    /// this one runs, and their misses overlap its work.
+    fn transact_many(
+        &self,
+        work: &[Work<'_>],
+        step: &mut IndexedStep<'_, StepError>,
+    ) -> Result<Vec<TransactResult>, StoreError> {
+        if work.len() < Self::PIPELINE_FROM {
+            return Ok(work
+                .iter()
+                .enumerate()
+                .map(|(i, w)| self.transact(w.user, w.activity, &mut |state| step(i, state)))
+                .collect());
         }
-        Ok(Transacted::Applied(outcome))
+        // Each item's id hash and user shard, computed once.
+        let keys: Vec<(Option<u64>, usize)> = work
+            .iter()
+            .map(|w| {
+                (
+                    w.activity.map(|a| self.id_hash(&a.id)),
+                    self.shard_of(&w.user),
+                )
+            })
+            .collect();
+        let mut ids: Vec<MutexGuard<'_, IdShard>> = self.ids.iter().map(lock).collect();
+        let mut shards: Vec<MutexGuard<'_, Shard>> = self.users.iter().map(lock).collect();
+        let mut warm = 0u64;
+        let mut results = Vec::with_capacity(work.len());
+        for (i, (w, &(hash, s))) in work.iter().zip(&keys).enumerate() {
+            // Two stages ahead, the tables: where the id and the user are.
+            if let (Some(ahead), Some(&(hash, s))) = (work.get(i + 2), keys.get(i + 2)) {
+                warm ^= hash.map_or(0, |h| {
+                    ids[Self::id_shard(h)]
+                        .by_hash
+                        .get(&h)
+                        .map_or(0, |r| r.index as u64)
+                });
+                warm ^= shards[s].users.get(&ahead.user).map_or(0, |r| r.state.xp);
+            }
+            // One stage ahead, the record itself (its table slot is warm now).
+            if let (Some(ahead), Some(&(_, s))) = (work.get(i + 1), keys.get(i + 1)) {
+                warm ^= shards[s].users.get(&ahead.user).map_or(0, |r| r.touch());
+            }
+            let mut collision = false;
+            if let (Some(activity), Some(h)) = (w.activity, hash) {
+                match seen(&ids[Self::id_shard(h)], h, activity, |u| {
+                    &*shards[self.shard_of(&u)]
+                }) {
+                    Ok(Seen::Before(outcome)) => {
+                        results.push(Ok(Transacted::Duplicate(outcome)));
+                        continue;
+                    }
+                    Ok(Seen::New { collision: c }) => collision = c,
+                    Err(e) => {
+                        results.push(Err(e));
+                        continue;
+                    }
+                }
+            }
+            let id = hash.map(|h| (&mut *ids[Self::id_shard(h)], h, collision));
+            results.push(commit(
+                &mut shards[s],
+                id,
+                w.user,
+                w.activity,
+                &mut |state| step(i, state),
+            ));
+        }
+        std::hint::black_box(warm);
+        Ok(results)
     }
 
     fn load(&self, user: UserId) -> Result<Option<UserState>, StoreError> {
