@@ -36,7 +36,6 @@ mod windows;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use smallvec::SmallVec;
 
 use crate::achievement::Change;
 use crate::activity::Activity;
@@ -90,22 +89,28 @@ pub enum StepError {
 /// quest it completes, level-ups between unlocks) and are listed in
 /// another, grouped as users read them: XP, levels, achievements, quests,
 /// streak, points, metrics. Kept in one vector sorted stably by group at
-/// the end, rather than a vector per group; gathered on the stack, so the
-/// outcome's vector is allocated once at its final size. (Eight events of
-/// 136 bytes would be over a kilobyte, past what glibc serves from its
-/// per-thread cache; the three to five of a typical activity are not.)
+/// the end, rather than a vector per group: one allocation, not five.
 #[derive(Default)]
-pub(crate) struct Events(SmallVec<[Event; 8]>);
+pub(crate) struct Events(Vec<Event>);
 
 impl Events {
+    /// Room for a typical activity's three to five events, allocated on the
+    /// first. Not more: eight events of 136 bytes would be over a kilobyte,
+    /// past what glibc serves from its per-thread cache. (Gathering them on
+    /// the stack instead cost more in moving 136-byte events twice.)
+    const TYPICAL: usize = 4;
+
     pub(crate) fn push(&mut self, event: Event) {
+        if self.0.capacity() == 0 {
+            self.0.reserve_exact(Self::TYPICAL);
+        }
         self.0.push(event);
     }
 
     pub(crate) fn into_vec(mut self) -> Vec<Event> {
         // Stable: within a group, events keep the order they happened in.
         self.0.sort_by_key(group);
-        self.0.into_vec()
+        self.0
     }
 }
 
