@@ -169,23 +169,35 @@ impl Boards {
 
     /// Apply many committed outcomes, in order: what
     /// [`apply`](Self::apply) does for each, as a pipeline. Every board's
-    /// write lock is held for the whole run (taken in configuration order,
-    /// as `apply` takes them, so the two cannot deadlock), and while one
-    /// outcome is applied the next one's entries are touched on the boards
-    /// it changes, so their cache misses overlap this outcome's work
-    /// instead of following it.
+    /// write lock is held for the run, and while one outcome is applied the
+    /// next one's entries are touched on the boards it changes, so their
+    /// cache misses overlap this outcome's work instead of following it.
+    ///
+    /// The locks are only tried, never waited for while others are held:
+    /// if any board is busy (a reader holds its handle), every lock taken
+    /// is let go and the outcomes are applied one by one through `apply`,
+    /// which waits without holding. So, as for `apply`, a reader holding
+    /// one board's handle while asking for another cannot deadlock with it.
     pub(crate) fn apply_all(&self, outcomes: &[&Outcome], now: DateTime<Utc>) {
-        if outcomes.len() < 2 {
+        let one_by_one = |outcomes: &[&Outcome]| {
             for outcome in outcomes {
                 self.apply(outcome, now);
             }
-            return;
+        };
+        if outcomes.len() < 2 {
+            return one_by_one(outcomes);
         }
-        let mut boards: SmallVec<[RwLockWriteGuard<'_, Board>; 16]> = self
-            .slots
-            .iter()
-            .map(|slot| slot.board.write().unwrap_or_else(PoisonError::into_inner))
-            .collect();
+        let mut boards: SmallVec<[RwLockWriteGuard<'_, Board>; 16]> = SmallVec::new();
+        for slot in &self.slots {
+            match slot.board.try_write() {
+                Ok(board) => boards.push(board),
+                Err(TryLockError::Poisoned(poisoned)) => boards.push(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => {
+                    drop(boards);
+                    return one_by_one(outcomes);
+                }
+            }
+        }
         let mut warm = 0;
         for (i, outcome) in outcomes.iter().enumerate() {
             if let Some(next) = outcomes.get(i + 1) {
@@ -320,6 +332,41 @@ mod tests {
                 xp_after: after,
                 ..Totals::default()
             },
+        }
+    }
+
+    /// The same for a batch: it takes every board only if none is busy.
+    #[test]
+    fn a_reader_holding_two_handles_does_not_deadlock_with_a_batch() {
+        let now = Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap();
+        let boards = Boards::new(&Config::sparkle());
+        boards.apply(&xp(1, 10, 10, now), now);
+        let batch = [xp(1, 5, 15, now), xp(2, 7, 7, now), xp(1, 1, 16, now)];
+        let batch: Vec<&Outcome> = batch.iter().collect();
+        let (done, finished) = mpsc::channel();
+        std::thread::scope(|s| {
+            let weekly = boards.handle("xp_weekly", now);
+            let writer = s.spawn(|| boards.apply_all(&batch, now));
+            // Let the batch lock what it can and wait for the weekly board.
+            std::thread::sleep(Duration::from_millis(50));
+            let reader = s.spawn(|| {
+                let daily = boards.handle("xp_daily", now).map(|b| b.len());
+                let _ = done.send(daily);
+            });
+            let daily = finished.recv_timeout(Duration::from_secs(10));
+            drop(weekly);
+            assert!(matches!(daily, Ok(Some(1 | 2))), "deadlocked: {daily:?}");
+            let _ = (writer.join(), reader.join());
+        });
+        for (board, user, score) in [
+            ("xp_all_time", 1, 16),
+            ("xp_daily", 1, 16),
+            ("xp_weekly", 2, 7),
+        ] {
+            let standing = boards
+                .handle(board, now)
+                .and_then(|b| b.rank_of(UserId(user)));
+            assert_eq!(standing.map(|s| s.score), Some(score), "{board}");
         }
     }
 

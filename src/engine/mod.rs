@@ -96,7 +96,9 @@ pub struct Engine {
 /// Locks striped by user, held from a user's store transaction until its
 /// outcome is on the boards, so each user's outcomes reach the boards in
 /// the order they committed (records of different users still run side by
-/// side, but for the rare pair that shares a stripe).
+/// side, but for the rare pair that shares a stripe; a big `record_batch`
+/// holds most stripes, and `MemoryStore` holds every shard for a run of
+/// it, so records wait for those).
 struct UserOrder(Box<[Mutex<()>]>);
 
 impl UserOrder {

@@ -320,7 +320,13 @@ pub fn big_batches_match_one_at_a_time(batched: &dyn Store, single: &dyn Store) 
             _ => activity(&format!("new{i}"), user, 1 + i % 5),
         });
     }
-    // Refused: every item whose xp is 4, and the first step of user 999.
+    // Refused: every item whose xp is 4 (item 8 among them), and the first
+    // step of user 999. A refused id stays free: item 8's id is recorded
+    // later in the batch with another payload, then repeated.
+    assert_eq!(acts[8].metric("xp"), 4, "item 8 is refused");
+    let reused = activity(&acts[8].id.0, 101, 2);
+    acts.push(reused.clone());
+    acts.push(reused);
     acts.push(activity("lonely", 999, 4));
     let refuse = |a: &Activity| a.metric("xp") == 4;
     let step = |a: &Activity, state: &mut UserState| {
@@ -379,6 +385,12 @@ pub fn big_batches_match_one_at_a_time(batched: &dyn Store, single: &dyn Store) 
     assert!(
         batched.load(UserId(999)).expect("load").is_none(),
         "refused first step"
+    );
+    let n = results.len();
+    assert!(
+        matches!(results[n - 3], Ok(Transacted::Applied(_)))
+            && matches!(results[n - 2], Ok(Transacted::Duplicate(_))),
+        "a refused id is free for a later item"
     );
     users.sort_unstable();
     users.dedup();
