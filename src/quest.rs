@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, ConfigProblem};
 use crate::name::{Name, NameMap};
-use crate::time::{PeriodKind, Tz};
+use crate::time::{PeriodKind, Tz, local_date};
 
 /// When a quest resets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,6 +194,8 @@ impl QuestBook {
         tz: Tz,
     ) -> Vec<QuestCompleted> {
         let mut done = Vec::new();
+        // The local date, looked up once for every quest it counts for.
+        let mut today = None;
         for quest in &self.0 {
             let by_metric = increments
                 .iter()
@@ -203,7 +205,8 @@ impl QuestBook {
             if amount == 0 {
                 continue;
             }
-            let window = quest.window.period().containing(at, tz).first_day();
+            let today = *today.get_or_insert_with(|| local_date(at, tz));
+            let window = quest.window.period().of_date(today).first_day();
             let progress = match state.progress.get_mut(quest.id.as_str()) {
                 Some(p) => p,
                 // Opened at this window: a default date (1970) would make

@@ -3,16 +3,18 @@
 //! start, after a replay).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use smallvec::SmallVec;
 
 use crate::config::Config;
 use crate::leaderboard::{RankPolicy, ScoreMode, Source};
 use crate::name::Name;
 use crate::outcome::Totals;
 use crate::state::{UserState, WindowGain};
-use crate::time::{Tz, local_date};
+use crate::time::{PeriodKind, Tz, local_date};
 
 /// What an outcome changed of a board's source: the increase, and the value
 /// afterwards. `None` if it did not touch the source.
+#[inline]
 pub(crate) fn source_change(source: &Source, totals: &Totals) -> Option<(u64, u64)> {
     let non_negative = |change: i64| u64::try_from(change).unwrap_or(0);
     match source {
@@ -56,9 +58,11 @@ pub(crate) fn record_windows(
     totals: &Totals,
     at: DateTime<Utc>,
 ) {
-    // Boards share a zone or two; a zone's offset lookup is most of what
-    // finding a window costs, so the last zone's local date is kept.
-    let mut local: Option<(Tz, NaiveDate)> = None;
+    // Boards share a zone or two and a few window kinds, and finding a
+    // window (a zone's offset, then the week's or month's first day in
+    // chrono's calendar) costs more than the rest of a board's update
+    // here: each (zone, kind) window found is kept for the next board.
+    let mut found: SmallVec<[(Tz, PeriodKind, NaiveDate); 4]> = SmallVec::new();
     for board in &config.boards {
         let Some((increase, after)) = source_change(&board.source, totals) else {
             continue;
@@ -75,15 +79,15 @@ pub(crate) fn record_windows(
         if board.mode == ScoreMode::Increment && increase == 0 {
             continue;
         }
-        let date = match local {
-            Some((tz, date)) if tz == board.time_zone => date,
-            _ => {
-                let date = local_date(at, board.time_zone);
-                local = Some((board.time_zone, date));
-                date
+        let tz = board.time_zone;
+        let window = match found.iter().find(|(z, k, _)| *z == tz && *k == kind) {
+            Some(&(_, _, window)) => window,
+            None => {
+                let window = kind.of_date(local_date(at, tz)).first_day();
+                found.push((tz, kind, window));
+                window
             }
         };
-        let window = kind.of_date(date).first_day();
         let fresh = WindowGain { window, amount: 0 };
         let gain = match state.windows.get_mut(board.id.as_str()) {
             Some(gain) if gain.window > window => continue,

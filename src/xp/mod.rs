@@ -43,7 +43,7 @@ pub use limits::{KindCounters, Limit, Limited, RuleState};
 use crate::activity::{Activity, UserId};
 use crate::error::{ConfigError, ConfigProblem};
 use crate::name::Name;
-use crate::time::{PeriodKind, Tz};
+use crate::time::{PeriodKind, Tz, local_date};
 
 /// The largest quantity one activity may carry (`per` rules).
 pub const MAX_QUANTITY: u64 = 1_000_000;
@@ -289,8 +289,9 @@ impl XpRules {
         let base = rule.xp.saturating_mul(quantity);
         let (multiplier_permille, boosts) = self.multiplier(activity.user, kind, activity.at);
         let boosted = apply_permille(base, multiplier_permille);
-        let day = PeriodKind::Day.containing(activity.at, tz).first_day();
-        let week = PeriodKind::ISO_WEEK.containing(activity.at, tz).first_day();
+        // One offset lookup for both (`containing` would do it twice).
+        let day = local_date(activity.at, tz);
+        let week = PeriodKind::ISO_WEEK.of_date(day).first_day();
         let counters = state.counters(kind);
         let (xp, limited) = limits::limit(rule, counters, boosted, activity.at, day, week);
         // A refused award (cooldown) earns no points either.
