@@ -297,7 +297,8 @@ pub fn batches_act_per_item(store: &dyn Store) {
 /// `MemoryStore` does) ends exactly as the same items applied one at a
 /// time on another store: the same results in order, states and ledgers.
 /// The batch mixes new users, ids recorded before it, repeats and
-/// conflicts within it, and refused steps, a new user's first among them.
+/// conflicts within it, refused steps (a new user's first among them) and
+/// admin updates with no activity.
 pub fn big_batches_match_one_at_a_time(batched: &dyn Store, single: &dyn Store) {
     // Recorded before the batch, on both stores.
     let before: Vec<Activity> = (0..20u64)
@@ -344,20 +345,46 @@ pub fn big_batches_match_one_at_a_time(batched: &dyn Store, single: &dyn Store) 
             }],
         })
     };
+    // Every 17th item is an admin update of its user: no activity id.
+    let admin = |i: usize| i % 17 == 16;
+    let admin_step = |a: &Activity, state: &mut UserState| {
+        state.points += 1;
+        Ok(Commit {
+            outcome: Outcome::new(a.user, None, a.at),
+            ledger: vec![LedgerDraft {
+                currency: Currency::Points,
+                amount: 1,
+                reason: Reason::Adjustment {
+                    note: "batch".into(),
+                },
+            }],
+        })
+    };
     let work: Vec<super::Work<'_>> = acts
         .iter()
-        .map(|a| super::Work {
+        .enumerate()
+        .map(|(i, a)| super::Work {
             user: a.user,
-            activity: Some(a),
+            activity: (!admin(i)).then_some(a),
         })
         .collect();
     let results = batched
-        .transact_many(&work, &mut |i, state: &mut UserState| step(&acts[i], state))
+        .transact_many(&work, &mut |i, state: &mut UserState| {
+            if admin(i) {
+                admin_step(&acts[i], state)
+            } else {
+                step(&acts[i], state)
+            }
+        })
         .expect("batch");
     assert_eq!(results.len(), acts.len());
     let mut users: Vec<UserId> = Vec::new();
     for (i, (a, got)) in acts.iter().zip(&results).enumerate() {
-        let want = single.transact(a.user, Some(a), &mut |state| step(a, state));
+        let want = if admin(i) {
+            single.transact(a.user, None, &mut |state| admin_step(a, state))
+        } else {
+            single.transact(a.user, Some(a), &mut |state| step(a, state))
+        };
         assert_eq!(
             format!("{got:?}"),
             format!("{want:?}"),
