@@ -16,7 +16,11 @@
 //!
 //! Below [`HUGE`] bytes it is a plain `Vec`: most boards are small, and a
 //! mapping apiece would cost a system call and round memory up to pages.
-//! Off Linux it is always a `Vec`.
+//! Off Linux it is always a `Vec`, and on Linux too unless transparent
+//! huge pages are in `madvise` mode: under `always` a `Vec` gets huge
+//! pages without asking, under `never` nothing does, and either way a
+//! mapping would only add a copy at each growth (a `Vec` that large grows
+//! by `mremap`, in place).
 //!
 //! Only whole 2 MiB pages are advised: a partial last one stays in small
 //! pages, so what can become resident is what
@@ -218,7 +222,7 @@ impl<T: Pod + fmt::Debug> fmt::Debug for PageVec<T> {
 mod region {
     use memmap2::{Advice, MmapMut, MmapOptions};
 
-    use super::HUGE;
+    use super::{HUGE, advice_is_heeded};
 
     /// An anonymous mapping whose usable part starts on a huge page
     /// boundary.
@@ -229,9 +233,13 @@ mod region {
     }
 
     impl Region {
-        /// `bytes` zeroed bytes (`None` if the mapping fails), each whole
-        /// huge page of them advised to be one.
+        /// `bytes` zeroed bytes (`None` if the mapping fails, or if the
+        /// kernel does not heed the advice), each whole huge page of them
+        /// advised to be one.
         pub(super) fn new(bytes: usize) -> Option<Self> {
+            if !advice_is_heeded() {
+                return None;
+            }
             let map = MmapOptions::new()
                 .len(bytes.checked_add(HUGE)?)
                 .map_anon()
@@ -256,6 +264,32 @@ mod region {
             &mut self.map[self.start..][..len]
         }
     }
+}
+
+/// Whether the kernel gives huge pages to memory that asks for them and
+/// only to it: transparent huge pages in `madvise` mode. Read once. A
+/// kernel whose setting cannot be read is asked anyway, as before this
+/// check (asking costs a system call; refused, the pages stay small).
+#[cfg(target_os = "linux")]
+pub(super) fn advice_is_heeded() -> bool {
+    static HEEDED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HEEDED.get_or_init(|| {
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .map_or(true, |setting| selected(&setting) == Some("madvise"))
+    })
+}
+
+/// Off Linux, never: arrays stay `Vec`s.
+#[cfg(not(target_os = "linux"))]
+pub(super) fn advice_is_heeded() -> bool {
+    false
+}
+
+/// The bracketed choice of a sysfs setting (`always [madvise] never`).
+#[cfg(any(target_os = "linux", test))]
+fn selected(setting: &str) -> Option<&str> {
+    let (_, rest) = setting.split_once('[')?;
+    rest.split_once(']').map(|(choice, _)| choice)
 }
 
 /// No mapping off Linux: `new` declines and arrays stay `Vec`s.

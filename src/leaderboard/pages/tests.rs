@@ -1,4 +1,4 @@
-use super::{HUGE, PageVec, Store};
+use super::{HUGE, PageVec, Store, advice_is_heeded, selected};
 
 impl<T> PageVec<T> {
     fn mapped(&self) -> bool {
@@ -36,7 +36,7 @@ fn pushes_keep_their_contents_across_the_threshold() {
         seen_small |= !v.mapped();
     }
     assert!(seen_small);
-    assert_eq!(v.mapped(), cfg!(target_os = "linux"));
+    assert_eq!(v.mapped(), advice_is_heeded());
     assert_eq!(v.len(), n);
     assert!(v.capacity() >= n);
     assert!(v.iter().enumerate().all(|(i, x)| *x == i as u64 * 3));
@@ -57,7 +57,7 @@ fn reserve_exact_gives_exactly_what_is_asked_on_both_sides() {
     let big = items::<Odd>(HUGE) + 100;
     v.reserve_exact(big);
     assert_eq!(v.capacity(), big + 1);
-    assert_eq!(v.mapped(), cfg!(target_os = "linux"));
+    assert_eq!(v.mapped(), advice_is_heeded());
     assert_eq!(v.memory_bytes(), (big + 1) * 20);
     assert_eq!(*v, [[1, 2, 3, 4, 5]]);
     // Room already there: nothing moves.
@@ -80,7 +80,7 @@ fn zeroed_arrays_are_zero_and_exact() {
     for n in [3, items::<Odd>(HUGE) - 1, items::<Odd>(5 * HUGE) + 3] {
         let mut v = PageVec::<Odd>::zeroed(n);
         assert_eq!((v.len(), v.capacity(), v.memory_bytes()), (n, n, n * 20));
-        assert_eq!(v.mapped(), cfg!(target_os = "linux") && n * 20 >= HUGE);
+        assert_eq!(v.mapped(), advice_is_heeded() && n * 20 >= HUGE);
         assert!(v.iter().all(|x| *x == [0; 5]));
         v[n - 1] = [9; 5];
         assert_eq!(v.last(), Some(&[9; 5]));
@@ -120,6 +120,11 @@ fn clones_are_equal_and_independent() {
 #[test]
 fn large_arrays_start_on_a_huge_page_boundary() {
     let mut v = PageVec::<u64>::zeroed(items::<u64>(16 * HUGE));
+    if !advice_is_heeded() {
+        // Transparent huge pages are `always` or `never` here: a `Vec`.
+        assert!(!v.mapped());
+        return;
+    }
     assert!(v.mapped());
     let at = v.as_ptr() as usize;
     assert_eq!(at % HUGE, 0);
@@ -151,4 +156,14 @@ fn large_arrays_start_on_a_huge_page_boundary() {
         huge_kb,
         v.memory_bytes() / 1024
     );
+}
+
+#[test]
+fn the_huge_page_setting_is_read_from_its_brackets() {
+    assert_eq!(selected("always [madvise] never\n"), Some("madvise"));
+    assert_eq!(selected("[always] madvise never"), Some("always"));
+    assert_eq!(selected("always madvise [never]"), Some("never"));
+    assert_eq!(selected("always madvise never"), None);
+    assert_eq!(selected("[unclosed"), None);
+    assert_eq!(selected(""), None);
 }
