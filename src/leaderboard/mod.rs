@@ -10,8 +10,8 @@
 //! table and key arena, once each passes 2 MiB, live in an anonymous
 //! mapping advised `MADV_HUGEPAGE`, so that under the common transparent
 //! huge page setting (`madvise`) random reads into them do not also miss
-//! the TLB; with huge pages off they are ordinary pages. Smaller boards,
-//! and every board elsewhere, use the heap.
+//! the TLB. Under the other settings (`always`, `never`), smaller boards,
+//! and every board elsewhere, they use the heap.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
