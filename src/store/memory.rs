@@ -373,8 +373,13 @@ impl MemoryStore {
     /// Items a pipelined run holds every shard for.
     const PIPELINE_RUN: usize = 256;
 
+    /// The id shard of an id's hash: from its middle bits. The shard's
+    /// table uses the same hash (see [`PassThrough`]); hashbrown takes a
+    /// bucket from the low bits and a tag from the top seven, so a shard
+    /// chosen by either would give all of a shard's ids the same few
+    /// buckets or the same tag.
     fn id_shard(hash: u64) -> usize {
-        (hash % SHARDS as u64) as usize
+        ((hash >> 32) % SHARDS as u64) as usize
     }
 
     /// One run of [`transact_many`](Store::transact_many)'s pipeline:
