@@ -134,13 +134,37 @@ impl Journal {
     }
 }
 
+/// A user as a shard's table keys them: with the keyed hash that picked
+/// the shard, which the table uses as it is ([`PassThrough`]) instead of
+/// hashing the id a second time.
+#[derive(Debug, Clone, Copy)]
+struct UserKey {
+    hash: u64,
+    user: UserId,
+}
+
+impl PartialEq for UserKey {
+    fn eq(&self, other: &Self) -> bool {
+        // The hash is a function of the user.
+        self.user == other.user
+    }
+}
+
+impl Eq for UserKey {}
+
+impl Hash for UserKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 /// One shard of users: their records, and the journal their kept
 /// activities are packed in.
 #[derive(Debug, Default)]
 struct Shard {
     // Boxed: the table then moves 8-byte pointers when it grows, not whole
     // states.
-    users: HashMap<UserId, Box<UserRecord>>,
+    users: HashMap<UserKey, Box<UserRecord>, std::hash::BuildHasherDefault<PassThrough>>,
     journal: Journal,
 }
 
@@ -151,9 +175,9 @@ struct Recorded {
     index: usize,
 }
 
-/// Passes a `u64` key through: the id index's keys are already keyed
-/// SipHash values, so hashing them again (on every lookup and whenever the
-/// table grows) would be wasted work.
+/// Passes a `u64` key through: the id index's keys and the user tables'
+/// [`UserKey`]s are already keyed SipHash values, so hashing them again (on
+/// every lookup and whenever the table grows) would be wasted work.
 #[derive(Default)]
 struct PassThrough(u64);
 
@@ -228,9 +252,18 @@ impl MemoryStore {
         }
     }
 
-    fn shard_of(&self, key: &impl Hash) -> usize {
-        // The modulo keeps the index in range whatever the hash.
-        (self.hasher.hash_one(key) % SHARDS as u64) as usize
+    fn user_key(&self, user: UserId) -> UserKey {
+        UserKey {
+            hash: self.hasher.hash_one(user),
+            user,
+        }
+    }
+
+    /// The shard of a user: from the middle bits of its hash, for the
+    /// reason given at [`id_shard`](Self::id_shard). The modulo keeps the
+    /// index in range whatever the hash.
+    fn user_shard_index(key: UserKey) -> usize {
+        ((key.hash >> 32) % SHARDS as u64) as usize
     }
 
     fn id_hash(&self, id: &ActivityId) -> u64 {
@@ -241,8 +274,8 @@ impl MemoryStore {
         self.hasher.hash_one(id)
     }
 
-    fn user_shard(&self, user: UserId) -> MutexGuard<'_, Shard> {
-        lock(&self.users[self.shard_of(&user)])
+    fn user_shard(&self, key: UserKey) -> MutexGuard<'_, Shard> {
+        lock(&self.users[Self::user_shard_index(key)])
     }
 }
 
@@ -264,23 +297,25 @@ enum Seen {
 
 /// Look `activity` up in its id shard `ids` by its hash, confirming a find
 /// against the recorded activity itself (read from the shard `shard_of`
-/// gives for its user). The same payload is a repeat; another is a
-/// conflict.
+/// gives for its user's key, made by `key_of`). The same payload is a
+/// repeat; another is a conflict.
 fn seen<G: Deref<Target = Shard>>(
     ids: &IdShard,
     hash: u64,
     activity: &Activity,
-    shard_of: impl Fn(UserId) -> G,
+    key_of: impl Fn(UserId) -> UserKey,
+    shard_of: impl Fn(UserKey) -> G,
 ) -> Result<Seen, TransactError<StepError>> {
     let Some(by_hash) = ids.by_hash.get(&hash).copied() else {
         return Ok(Seen::New { collision: false });
     };
     // The activity recorded at `at`, if it has this id.
     let first = |at: Recorded| -> Result<Option<(Activity, Outcome)>, StoreError> {
-        let shard = shard_of(at.user);
+        let key = key_of(at.user);
+        let shard = shard_of(key);
         let kept = shard
             .users
-            .get(&at.user)
+            .get(&key)
             .and_then(|r| r.activities.get(at.index))
             .ok_or_else(|| StoreError::Corrupt(format!("activity `{}` lost", activity.id)))?;
         if kept.id == activity.id {
@@ -301,20 +336,20 @@ fn seen<G: Deref<Target = Shard>>(
     }
 }
 
-/// Run `step` on `user`'s state in `shard` and commit what it wrote: the
+/// Run `step` on the state of the user `key` in `shard` and commit what it wrote: the
 /// ledger entries and, for an activity, the kept activity and its place in
 /// the id shard (`id`: the shard, the id's hash, and whether that hash is
 /// another id's).
 fn commit(
     shard: &mut Shard,
     id: Option<(&mut IdShard, u64, bool)>,
-    user: UserId,
+    key: UserKey,
     activity: Option<&Activity>,
     step: &mut Step<'_, StepError>,
 ) -> TransactResult {
     let Shard { users, journal } = shard;
-    let is_new = !users.contains_key(&user);
-    let record = users.entry(user).or_default();
+    let is_new = !users.contains_key(&key);
+    let record = users.entry(key).or_default();
     // The step reads the state's maps one after another, each a cache miss
     // at a million users; asked for together here, the misses overlap.
     std::hint::black_box(record.touch());
@@ -323,7 +358,7 @@ fn commit(
         Err(e) => {
             // A refused first step leaves no trace of the user either.
             if is_new {
-                users.remove(&user);
+                users.remove(&key);
             }
             return Err(TransactError::Step(e));
         }
@@ -343,7 +378,10 @@ fn commit(
     }));
     if let (Some((ids, hash, collision)), Some(kept)) = (id, kept) {
         let index = record.activities.len();
-        let recorded = Recorded { user, index };
+        let recorded = Recorded {
+            user: key.user,
+            index,
+        };
         if collision {
             ids.collided.insert(kept.id.clone(), recorded);
         } else {
@@ -383,12 +421,12 @@ impl MemoryStore {
     }
 
     /// One run of [`transact_many`](Store::transact_many)'s pipeline:
-    /// `work` with its `keys` (id hash, user shard), the first item being
+    /// `work` with its `keys` (id hash, user key), the first item being
     /// item `offset` of the batch; results are appended to `results`.
     fn run(
         &self,
         work: &[Work<'_>],
-        keys: &[(Option<u64>, usize)],
+        keys: &[(Option<u64>, UserKey)],
         offset: usize,
         step: &mut IndexedStep<'_, StepError>,
         results: &mut Vec<TransactResult>,
@@ -396,26 +434,32 @@ impl MemoryStore {
         let mut ids: Vec<MutexGuard<'_, IdShard>> = self.ids.iter().map(lock).collect();
         let mut shards: Vec<MutexGuard<'_, Shard>> = self.users.iter().map(lock).collect();
         let mut warm = 0u64;
-        for (i, (w, &(hash, s))) in work.iter().zip(keys).enumerate() {
+        for (i, (w, &(hash, key))) in work.iter().zip(keys).enumerate() {
             // Two stages ahead, the tables: where the id and the user are.
-            if let (Some(ahead), Some(&(hash, s))) = (work.get(i + 2), keys.get(i + 2)) {
+            if let Some(&(hash, key)) = keys.get(i + 2) {
                 warm ^= hash.map_or(0, |h| {
                     ids[Self::id_shard(h)]
                         .by_hash
                         .get(&h)
                         .map_or(0, |r| r.index as u64)
                 });
-                warm ^= shards[s].users.get(&ahead.user).map_or(0, |r| r.state.xp);
+                let users = &shards[Self::user_shard_index(key)].users;
+                warm ^= users.get(&key).map_or(0, |r| r.state.xp);
             }
             // One stage ahead, the record itself (its table slot is warm now).
-            if let (Some(ahead), Some(&(_, s))) = (work.get(i + 1), keys.get(i + 1)) {
-                warm ^= shards[s].users.get(&ahead.user).map_or(0, |r| r.touch());
+            if let Some(&(_, key)) = keys.get(i + 1) {
+                let users = &shards[Self::user_shard_index(key)].users;
+                warm ^= users.get(&key).map_or(0, |r| r.touch());
             }
             let mut collision = false;
             if let (Some(activity), Some(h)) = (w.activity, hash) {
-                match seen(&ids[Self::id_shard(h)], h, activity, |u| {
-                    &*shards[self.shard_of(&u)]
-                }) {
+                match seen(
+                    &ids[Self::id_shard(h)],
+                    h,
+                    activity,
+                    |u| self.user_key(u),
+                    |k| &*shards[Self::user_shard_index(k)],
+                ) {
                     Ok(Seen::Before(outcome)) => {
                         results.push(Ok(Transacted::Duplicate(outcome)));
                         continue;
@@ -429,9 +473,9 @@ impl MemoryStore {
             }
             let id = hash.map(|h| (&mut *ids[Self::id_shard(h)], h, collision));
             results.push(commit(
-                &mut shards[s],
+                &mut shards[Self::user_shard_index(key)],
                 id,
-                w.user,
+                key,
                 w.activity,
                 &mut |state| step(offset + i, state),
             ));
@@ -451,7 +495,13 @@ impl Store for MemoryStore {
         let mut id_shard = hash.map(|h| lock(&self.ids[Self::id_shard(h)]));
         let mut collision = false;
         if let (Some(ids), Some(activity), Some(hash)) = (id_shard.as_deref(), activity, hash) {
-            match seen(ids, hash, activity, |u| self.user_shard(u))? {
+            match seen(
+                ids,
+                hash,
+                activity,
+                |u| self.user_key(u),
+                |k| self.user_shard(k),
+            )? {
                 Seen::Before(outcome) => return Ok(Transacted::Duplicate(outcome)),
                 Seen::New { collision: c } => collision = c,
             }
@@ -460,7 +510,8 @@ impl Store for MemoryStore {
             .as_deref_mut()
             .zip(hash)
             .map(|(ids, hash)| (ids, hash, collision));
-        commit(&mut self.user_shard(user), id, user, activity, step)
+        let key = self.user_key(user);
+        commit(&mut self.user_shard(key), id, key, activity, step)
     }
 
     /// A batch of many runs as a pipeline, in runs of up to 256 items. A run
@@ -485,13 +536,13 @@ impl Store for MemoryStore {
                 .map(|(i, w)| self.transact(w.user, w.activity, &mut |state| step(i, state)))
                 .collect());
         }
-        // Each item's id hash and user shard, computed once.
-        let keys: Vec<(Option<u64>, usize)> = work
+        // Each item's id hash and user key, computed once.
+        let keys: Vec<(Option<u64>, UserKey)> = work
             .iter()
             .map(|w| {
                 (
                     w.activity.map(|a| self.id_hash(&a.id)),
-                    self.shard_of(&w.user),
+                    self.user_key(w.user),
                 )
             })
             .collect();
@@ -510,10 +561,11 @@ impl Store for MemoryStore {
     }
 
     fn load(&self, user: UserId) -> Result<Option<UserState>, StoreError> {
+        let key = self.user_key(user);
         Ok(self
-            .user_shard(user)
+            .user_shard(key)
             .users
-            .get(&user)
+            .get(&key)
             .map(|r| r.state.clone()))
     }
 
@@ -521,7 +573,7 @@ impl Store for MemoryStore {
         let mut all: Vec<UserId> = self
             .users
             .iter()
-            .flat_map(|shard| lock(shard).users.keys().copied().collect::<Vec<_>>())
+            .flat_map(|shard| lock(shard).users.keys().map(|k| k.user).collect::<Vec<_>>())
             .collect();
         all.sort_unstable();
         Ok(all)
@@ -533,8 +585,9 @@ impl Store for MemoryStore {
         from: u64,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, StoreError> {
-        let shard = self.user_shard(user);
-        let Some(record) = shard.users.get(&user) else {
+        let key = self.user_key(user);
+        let shard = self.user_shard(key);
+        let Some(record) = shard.users.get(&key) else {
             return Ok(Vec::new());
         };
         let from = usize::try_from(from).unwrap_or(usize::MAX);
@@ -560,13 +613,15 @@ impl Store for MemoryStore {
     }
 
     fn ledger_len(&self, user: UserId) -> Result<u64, StoreError> {
-        let shard = self.user_shard(user);
-        Ok(shard.users.get(&user).map_or(0, |r| r.ledger.len() as u64))
+        let key = self.user_key(user);
+        let shard = self.user_shard(key);
+        Ok(shard.users.get(&key).map_or(0, |r| r.ledger.len() as u64))
     }
 
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
-        let shard = self.user_shard(user);
-        let Some(record) = shard.users.get(&user) else {
+        let key = self.user_key(user);
+        let shard = self.user_shard(key);
+        let Some(record) = shard.users.get(&key) else {
             return Ok(Vec::new());
         };
         record
