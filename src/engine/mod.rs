@@ -258,7 +258,7 @@ impl Engine {
                 .transact(activity.user, Some(&activity), &mut |state| {
                     crate::step::step(config, state, &activity, now)
                 });
-            self.apply_boards(&result);
+            self.apply_boards(&result, now);
             result
         };
         self.finish(result)
@@ -297,7 +297,7 @@ impl Engine {
                     _ => None,
                 })
                 .collect();
-            self.boards.apply_all(&applied, self.clock.now());
+            self.boards.apply_all(&applied, now);
             results
         };
         Ok(results.into_iter().map(|r| self.finish(r)).collect())
@@ -308,9 +308,13 @@ impl Engine {
     /// all-time board is set to the total the outcome reports, which does
     /// not commute, so two records of one user must reach the boards in
     /// the order they committed.
-    fn apply_boards(&self, result: &crate::store::TransactResult) {
+    ///
+    /// `now` is the time the step ran at: the boards roll their windows to
+    /// the same instant the outcome was computed at (and a clock read is
+    /// saved).
+    fn apply_boards(&self, result: &crate::store::TransactResult, now: DateTime<Utc>) {
         if let Ok(Transacted::Applied(outcome)) = result {
-            self.boards.apply(outcome, self.clock.now());
+            self.boards.apply(outcome, now);
         }
     }
 

@@ -109,7 +109,10 @@ impl Events {
 
     pub(crate) fn into_vec(mut self) -> Vec<Event> {
         // Stable: within a group, events keep the order they happened in.
-        self.0.sort_by_key(group);
+        // Most activities' events happen in the order they are listed in.
+        if !self.0.is_sorted_by_key(group) {
+            self.0.sort_by_key(group);
+        }
         self.0
     }
 }
@@ -144,7 +147,9 @@ pub(crate) struct Books {
 impl Books {
     pub(crate) fn new() -> Self {
         Self {
-            ledger: Vec::new(),
+            // An activity's XP, and often its points or a bonus: allocated
+            // once, not grown from nothing on the first entry.
+            ledger: Vec::with_capacity(4),
             totals: Totals::default(),
         }
     }
