@@ -20,6 +20,11 @@ use serde::{Deserialize, Serialize};
 /// outside it, the answer is clamped to the first or last representable date.
 pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
     let utc = at.naive_utc();
+    // UTC, the default zone, needs no offset lookup (a search of the
+    // zone's transitions, run several times for each activity).
+    if tz == Tz::UTC {
+        return utc.date();
+    }
     let offset = tz.offset_from_utc_datetime(&utc).fix();
     // `DateTime::date_naive` would panic there; the checked form cannot.
     match utc.checked_add_offset(offset) {
