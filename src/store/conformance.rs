@@ -35,6 +35,7 @@ pub fn check_store<S: Store + 'static>(make: impl Fn() -> S) {
     refused_step_changes_nothing(&make());
     admin_updates_have_no_id(&make());
     ledger_pages_in_order(&make());
+    every_ledger_page_is_a_slice_of_the_ledger(&make());
     batches_act_per_item(&make());
     big_batches_match_one_at_a_time(&make(), &make());
     concurrent_duplicates_apply_once(Arc::new(make()));
@@ -239,6 +240,65 @@ pub fn ledger_pages_in_order(store: &dyn Store) {
             Some(format!("p{i}").into())
         );
     }
+}
+
+/// Any page (`from`, `limit`) of a long ledger is that slice of the whole,
+/// whatever the transactions wrote: none, one or several entries, with an
+/// activity or as an admin update. The activities come back in order.
+pub fn every_ledger_page_is_a_slice_of_the_ledger(store: &dyn Store) {
+    let user = UserId(21);
+    let mut recorded = Vec::new();
+    for i in 0..90u64 {
+        // Entries 0, 1, 2 or 3, with an activity two times in three.
+        let entries = (i * 7 % 4) as i64;
+        let activity = (i % 3 != 0).then(|| {
+            Activity::new(
+                format!("l{i}"),
+                user,
+                "test",
+                t0() + TimeDelta::seconds(i as i64),
+            )
+        });
+        let at = activity.as_ref().map_or(t0(), |a| a.at);
+        let result = store.transact(user, activity.as_ref(), &mut |state: &mut UserState| {
+            state.points += entries as u64;
+            Ok(Commit {
+                outcome: Outcome::new(user, activity.as_ref().map(|a| a.id.clone()), at),
+                ledger: (0..entries)
+                    .map(|n| LedgerDraft {
+                        currency: Currency::Points,
+                        amount: i as i64 * 10 + n,
+                        reason: Reason::Adjustment {
+                            note: format!("t{i} e{n}"),
+                        },
+                    })
+                    .collect(),
+            })
+        });
+        assert!(result.is_ok(), "transaction {i}: {result:?}");
+        recorded.extend(activity);
+    }
+    let all = store.ledger(user, 0, usize::MAX).expect("ledger");
+    let n = all.len();
+    assert_eq!(store.ledger_len(user).expect("ledger_len"), n as u64);
+    assert!(n > 100, "{n} entries");
+    for (seq, e) in all.iter().enumerate() {
+        assert_eq!(e.seq, seq as u64, "ledger numbering");
+    }
+    assert!(
+        all.windows(2).all(|w| w[0].amount < w[1].amount),
+        "ledger order"
+    );
+    for from in 0..=n + 2 {
+        for limit in [0, 1, 2, 3, 7, 16, 40, usize::MAX] {
+            let page = store.ledger(user, from as u64, limit).expect("ledger page");
+            let want = all
+                .get(from..n.min(from.saturating_add(limit)))
+                .unwrap_or(&[]);
+            assert_eq!(page, want, "page from {from}, limit {limit}");
+        }
+    }
+    assert_eq!(store.activities(user).expect("activities"), recorded);
 }
 
 /// `transact_many` applies each item on its own: a refused item and a

@@ -1,5 +1,6 @@
 //! The compact binary encodings the stores write: `SqliteStore` for its
-//! rows, `MemoryStore` for the activities and outcomes it keeps.
+//! rows, `MemoryStore` for the transactions it keeps (their ledger
+//! entries, activities and outcomes).
 //!
 //! JSON cost more per activity than SQLite's own work on the row (number
 //! and date formatting, string escaping, field names), and it made rows
@@ -17,9 +18,10 @@
 //! varint length and UTF-8 bytes, instants seconds and nanoseconds.
 //!
 //! Here: the activity and ledger encodings; the primitives are in `wire`,
-//! the user state's encoding in `state`, the outcome's in `outcome`.
+//! the user state's encoding in `state`, the outcome's in `outcome`, and
+//! a transaction as `MemoryStore` keeps it in `kept`.
 
-// The state and ledger encodings serve only `SqliteStore`.
+// The state encoding and the ledger blob serve only `SqliteStore`.
 #![cfg_attr(not(feature = "sqlite"), allow(dead_code, unused_imports))]
 
 use std::collections::BTreeMap;
@@ -28,17 +30,18 @@ use chrono::{DateTime, Utc};
 
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{LedgerDraft, LedgerEntry, Reason};
-use crate::outcome::Outcome;
 use crate::store::StoreError;
 
+mod kept;
 mod outcome;
 #[cfg(test)]
 mod round_trip;
 mod state;
 mod wire;
 
-use outcome::encode_outcome_into;
+pub(super) use kept::{Head, Transaction, encode_transaction};
 pub(super) use outcome::{decode_outcome, encode_outcome};
+use outcome::{read_outcome, write_outcome};
 pub(super) use state::{decode_state, encode_state};
 use wire::{Reader, Writer};
 
@@ -60,10 +63,13 @@ pub(super) fn preallocate(n: usize) -> usize {
 
 /// An activity, less its id and user (columns of their own).
 pub(super) fn encode_activity(a: &Activity) -> Vec<u8> {
-    encode_activity_into(Writer::new(), a)
+    let mut w = Writer::new();
+    write_activity(&mut w, a);
+    w.finish()
 }
 
-fn encode_activity_into(mut w: Writer, a: &Activity) -> Vec<u8> {
+/// An activity's fields but its id and user, without a format byte.
+fn write_activity(w: &mut Writer, a: &Activity) {
     w.str(&a.kind);
     w.instant(a.at);
     w.u64(a.metrics.len() as u64);
@@ -76,24 +82,6 @@ fn encode_activity_into(mut w: Writer, a: &Activity) -> Vec<u8> {
         w.str(name);
         w.i64(*v);
     }
-    w.finish()
-}
-
-/// An activity (as [`encode_activity`]) followed by its outcome (as
-/// [`encode_outcome`]), appended to `out`; returns where the outcome starts,
-/// counted from where the activity does. What the memory store keeps per
-/// recorded activity: it encodes into a buffer it reuses, so encoding
-/// allocates nothing once that buffer has grown.
-pub(super) fn encode_activity_and_outcome(
-    a: &Activity,
-    outcome: &Outcome,
-    out: &mut Vec<u8>,
-) -> usize {
-    let start = out.len();
-    let bytes = encode_activity_into(Writer::appending(std::mem::take(out)), a);
-    let split = bytes.len() - start;
-    *out = encode_outcome_into(Writer::appending(bytes), outcome);
-    split
 }
 
 /// The activity `id` of `user` encoded by [`encode_activity`].
@@ -103,6 +91,13 @@ pub(super) fn decode_activity(
     bytes: &[u8],
 ) -> Result<Activity, StoreError> {
     let mut r = Reader::new(bytes, "activity")?;
+    let activity = read_activity(&mut r, id, user)?;
+    r.end()?;
+    Ok(activity)
+}
+
+/// What [`write_activity`] wrote, as the activity `id` of `user`.
+fn read_activity(r: &mut Reader<'_>, id: ActivityId, user: UserId) -> Result<Activity, StoreError> {
     let kind = r.name()?;
     let at = r.instant()?;
     let mut metrics = BTreeMap::new();
@@ -115,7 +110,6 @@ pub(super) fn decode_activity(
         let name = r.name()?;
         attributes.insert(name, r.i64()?);
     }
-    r.end()?;
     Ok(Activity {
         id,
         user,
@@ -130,6 +124,12 @@ pub(super) fn decode_activity(
 /// draft (the user, activity and numbering come from the row).
 pub(super) fn encode_ledger(at: DateTime<Utc>, drafts: &[LedgerDraft]) -> Vec<u8> {
     let mut w = Writer::new();
+    write_ledger(&mut w, at, drafts);
+    w.finish()
+}
+
+/// [`encode_ledger`]'s fields, without a format byte.
+fn write_ledger(w: &mut Writer, at: DateTime<Utc>, drafts: &[LedgerDraft]) {
     w.instant(at);
     w.u64(drafts.len() as u64);
     for d in drafts {
@@ -181,7 +181,6 @@ pub(super) fn encode_ledger(at: DateTime<Utc>, drafts: &[LedgerDraft]) -> Vec<u8
             }
         }
     }
-    w.finish()
 }
 
 /// The entries of a blob from [`encode_ledger`], numbered from `first_seq`.
@@ -192,6 +191,18 @@ pub(super) fn decode_ledger(
     first_seq: u64,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
     let mut r = Reader::new(bytes, "ledger entry")?;
+    let entries = read_ledger(&mut r, user, activity, first_seq)?;
+    r.end()?;
+    Ok(entries)
+}
+
+/// What [`write_ledger`] wrote, numbered from `first_seq`.
+fn read_ledger(
+    r: &mut Reader<'_>,
+    user: UserId,
+    activity: Option<&ActivityId>,
+    first_seq: u64,
+) -> Result<Vec<LedgerEntry>, StoreError> {
     let at = r.instant()?;
     let n = r.len()?;
     let mut entries = Vec::with_capacity(preallocate(n));
@@ -236,7 +247,6 @@ pub(super) fn decode_ledger(
             reason,
         });
     }
-    r.end()?;
     Ok(entries)
 }
 

@@ -38,10 +38,13 @@ fn read_metric_changes(r: &mut Reader<'_>) -> Result<Vec<MetricChange>, StoreErr
 
 /// An outcome.
 pub(in crate::store) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
-    encode_outcome_into(Writer::new(), outcome)
+    let mut w = Writer::new();
+    write_outcome(&mut w, outcome);
+    w.finish()
 }
 
-pub(super) fn encode_outcome_into(mut w: Writer, outcome: &Outcome) -> Vec<u8> {
+/// An outcome's fields, without a format byte: part of a larger blob.
+pub(super) fn write_outcome(w: &mut Writer, outcome: &Outcome) {
     let Outcome {
         user,
         activity,
@@ -68,13 +71,19 @@ pub(super) fn encode_outcome_into(mut w: Writer, outcome: &Outcome) -> Vec<u8> {
     w.u64(*xp_after);
     w.u64(*points_after);
     w.u64(*achievement_score_after);
-    write_metric_changes(&mut w, metrics);
-    w.finish()
+    write_metric_changes(w, metrics);
 }
 
 /// What [`encode_outcome`] wrote.
 pub(in crate::store) fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreError> {
     let mut r = Reader::new(bytes, "outcome")?;
+    let outcome = read_outcome(&mut r)?;
+    r.end()?;
+    Ok(outcome)
+}
+
+/// What [`write_outcome`] wrote.
+pub(super) fn read_outcome(r: &mut Reader<'_>) -> Result<Outcome, StoreError> {
     let user = UserId(r.u64()?);
     let activity = r.option(|r| r.name().map(ActivityId))?;
     let at = r.instant()?;
@@ -86,9 +95,8 @@ pub(in crate::store) fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreErr
         xp_after: r.u64()?,
         points_after: r.u64()?,
         achievement_score_after: r.u64()?,
-        metrics: read_metric_changes(&mut r)?,
+        metrics: read_metric_changes(r)?,
     };
-    r.end()?;
     Ok(Outcome {
         user,
         activity,

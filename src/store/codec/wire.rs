@@ -22,11 +22,29 @@ impl Writer {
         Self(bytes)
     }
 
-    /// A writer that appends a blob to `bytes` (its format byte written),
-    /// so two blobs can share one allocation.
-    pub(super) fn appending(mut bytes: Vec<u8>) -> Self {
+    /// A writer for one blob into `bytes`, emptied first (a buffer reused
+    /// between blobs), its format byte written.
+    pub(super) fn reusing(mut bytes: Vec<u8>) -> Self {
+        bytes.clear();
         bytes.push(FORMAT);
         Self(bytes)
+    }
+
+    /// A writer for a part of a blob into `bytes`, emptied first: no format
+    /// byte (the blob it goes into has one).
+    pub(super) fn part(mut bytes: Vec<u8>) -> Self {
+        bytes.clear();
+        Self(bytes)
+    }
+
+    /// Bytes written so far.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Bytes written as they are (a part written by another writer).
+    pub(super) fn bytes(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
     }
 
     /// A writer for one blob of an encoding whose format has moved on from
@@ -155,6 +173,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader of a part of a blob (see [`Writer::part`]): no format byte.
+    pub(super) fn part(bytes: &'a [u8], what: &'static str) -> Self {
+        Self { bytes, what }
+    }
+
+    /// The next `n` bytes, as they are.
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        if n > self.bytes.len() {
+            return Err(self.bad("truncated"));
+        }
+        let (taken, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
     pub(super) fn bad(&self, problem: &str) -> StoreError {
         StoreError::Corrupt(format!("a stored {} does not decode: {problem}", self.what))
     }
@@ -225,7 +258,7 @@ impl<'a> Reader<'a> {
         self.borrowed_str().map(Name::new)
     }
 
-    fn borrowed_str(&mut self) -> Result<&'a str, StoreError> {
+    pub(super) fn borrowed_str(&mut self) -> Result<&'a str, StoreError> {
         let n = self.len()?;
         let (s, rest) = self.bytes.split_at(n);
         let s = std::str::from_utf8(s).map_err(|_| self.bad("invalid UTF-8"))?;

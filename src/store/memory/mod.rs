@@ -5,14 +5,12 @@ use std::hash::{BuildHasher, Hash, RandomState};
 use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::{DateTime, Utc};
-
 use super::{
     Commit, IndexedStep, Step, Store, StoreError, TransactError, TransactResult, Transacted, Work,
     codec,
 };
 use crate::activity::{Activity, ActivityId, UserId};
-use crate::ledger::{Currency, LedgerEntry, Reason};
+use crate::ledger::LedgerEntry;
 use crate::outcome::Outcome;
 use crate::state::UserState;
 use crate::step::StepError;
@@ -20,119 +18,32 @@ use crate::step::StepError;
 /// Shards per map: enough that 8–32 threads rarely meet on one lock.
 const SHARDS: usize = 64;
 
-/// Everything kept for one user.
+mod journal;
+
+use journal::{Journal, Loc, prev_of};
+
+/// Everything kept for one user: the state, and where the user's history
+/// is in the shard's [`Journal`].
 #[derive(Debug, Default)]
 struct UserRecord {
     state: UserState,
-    ledger: Vec<Entry>,
-    /// Recorded activities with their outcomes, in recording order.
-    activities: Vec<Kept>,
+    /// The user's newest transaction.
+    newest: Option<Loc>,
+    /// Ledger entries written: the number of the next one.
+    entries: u64,
+    /// Transactions kept.
+    transactions: u64,
+    /// Every [`MARK_EVERY`]th transaction: the number of its first ledger
+    /// entry, and where it is. A ledger page is read back from the first
+    /// mark past it, not from the newest transaction, so reading an old
+    /// page walks a bounded number of transactions.
+    marks: Vec<(u64, Loc)>,
 }
 
-/// A ledger entry as kept: the user and sequence number are implied by
-/// where it is, and the activity is an index into the user's activities,
-/// so an entry costs no allocation of its own beyond its reason.
-#[derive(Debug)]
-struct Entry {
-    at: DateTime<Utc>,
-    activity: Option<usize>,
-    currency: Currency,
-    amount: i64,
-    reason: Reason,
-}
-
-/// A recorded activity and its first outcome. Both are read back only for a
-/// repeat or a replay, so they are kept packed in the stores' binary
-/// encoding ([`codec`](super::codec)), in their shard's [`Journal`]. The id
-/// stays unpacked: ledger reads and collision checks need it.
-#[derive(Debug)]
-struct Kept {
-    id: ActivityId,
-    /// The activity (less id and user), then the outcome.
-    packed: Span,
-}
-
-impl Kept {
-    fn unpack(&self, user: UserId, journal: &Journal) -> Result<(Activity, Outcome), StoreError> {
-        let packed = journal.get(self.packed)?;
-        let split = self.packed.split.min(packed.len());
-        let (activity, outcome) = packed.split_at(split);
-        Ok((
-            codec::decode_activity(self.id.clone(), user, activity)?,
-            codec::decode_outcome(outcome)?,
-        ))
-    }
-}
-
-/// Where a kept activity lies in its shard's [`Journal`].
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    chunk: usize,
-    start: usize,
-    len: usize,
-    /// Where the outcome starts, from `start`.
-    split: usize,
-}
-
-/// The kept activities of one shard, packed end to end in chunks that
-/// never move (16 KiB, doubling up to 1 MiB).
-///
-/// Why not a buffer per activity: that was an allocation on every record
-/// that lives for good, and a realloc to trim it. A chunk is one
-/// allocation for thousands of activities, and encoding goes through a
-/// scratch buffer that is reused, so keeping an activity allocates
-/// nothing. (At a million users: 7.6 allocations per record to 6.6,
-/// reallocations 1.4 to 0.3; throughput the same within noise, and less
-/// memory per activity.)
-#[derive(Debug, Default)]
-struct Journal {
-    chunks: Vec<Vec<u8>>,
-    scratch: Vec<u8>,
-}
-
-impl Journal {
-    /// Bytes in a shard's first chunk: a store with few activities keeps
-    /// little.
-    const FIRST_CHUNK: usize = 16 << 10;
-
-    /// Bytes a chunk grows to, doubling from the first (an activity longer
-    /// than the next chunk gets one of its own).
-    const CHUNK: usize = 1 << 20;
-
-    /// Pack `activity` and `outcome` at the journal's end.
-    fn keep(&mut self, activity: &Activity, outcome: &Outcome) -> Span {
-        self.scratch.clear();
-        let split = codec::encode_activity_and_outcome(activity, outcome, &mut self.scratch);
-        let len = self.scratch.len();
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= len);
-        if !fits {
-            let next = self.chunks.last().map_or(Self::FIRST_CHUNK, |chunk| {
-                (chunk.capacity() * 2).min(Self::CHUNK)
-            });
-            self.chunks.push(Vec::with_capacity(len.max(next)));
-        }
-        let chunk_index = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[chunk_index];
-        let start = chunk.len();
-        chunk.extend_from_slice(&self.scratch);
-        Span {
-            chunk: chunk_index,
-            start,
-            len,
-            split,
-        }
-    }
-
-    fn get(&self, span: Span) -> Result<&[u8], StoreError> {
-        self.chunks
-            .get(span.chunk)
-            .and_then(|chunk| chunk.get(span.start..span.start.saturating_add(span.len)))
-            .ok_or_else(|| StoreError::Corrupt("a kept activity is out of its journal".into()))
-    }
-}
+/// How often a user's transactions are marked (see [`UserRecord::marks`]):
+/// a mark costs 16 bytes, and a page read walks fewer than this many
+/// transactions beyond the page.
+const MARK_EVERY: u64 = 16;
 
 /// A user as a shard's table keys them: with the keyed hash that picked
 /// the shard, which the table uses as it is ([`PassThrough`]) instead of
@@ -158,8 +69,8 @@ impl Hash for UserKey {
     }
 }
 
-/// One shard of users: their records, and the journal their kept
-/// activities are packed in.
+/// One shard of users: their records, and the journal their transactions
+/// are kept in.
 #[derive(Debug, Default)]
 struct Shard {
     // Boxed: the table then moves 8-byte pointers when it grows, not whole
@@ -168,11 +79,12 @@ struct Shard {
     journal: Journal,
 }
 
-/// Where a recorded activity id points: its user and position.
+/// Where a recorded activity id points: its user, and its transaction in
+/// the journal of the user's shard.
 #[derive(Debug, Clone, Copy)]
 struct Recorded {
     user: UserId,
-    index: usize,
+    at: Loc,
 }
 
 /// Passes a `u64` key through: the id index's keys and the user tables'
@@ -310,16 +222,11 @@ fn seen<G: Deref<Target = Shard>>(
         return Ok(Seen::New { collision: false });
     };
     // The activity recorded at `at`, if it has this id.
-    let first = |at: Recorded| -> Result<Option<(Activity, Outcome)>, StoreError> {
-        let key = key_of(at.user);
-        let shard = shard_of(key);
-        let kept = shard
-            .users
-            .get(&key)
-            .and_then(|r| r.activities.get(at.index))
-            .ok_or_else(|| StoreError::Corrupt(format!("activity `{}` lost", activity.id)))?;
-        if kept.id == activity.id {
-            kept.unpack(at.user, &shard.journal).map(Some)
+    let first = |recorded: Recorded| -> Result<Option<(Activity, Outcome)>, StoreError> {
+        let shard = shard_of(key_of(recorded.user));
+        let kept = shard.journal.get(recorded.at)?;
+        if kept.id()? == Some(activity.id.0.as_str()) {
+            kept.activity_and_outcome(recorded.user)
         } else {
             Ok(None)
         }
@@ -348,6 +255,9 @@ fn commit(
     step: &mut Step<'_, StepError>,
 ) -> TransactResult {
     let Shard { users, journal } = shard;
+    if !journal.has_room() {
+        return Err(StoreError::Backend("the shard's journal is full".into()).into());
+    }
     let is_new = !users.contains_key(&key);
     let record = users.entry(key).or_default();
     // The step reads the state's maps one after another, each a cache miss
@@ -363,43 +273,57 @@ fn commit(
             return Err(TransactError::Step(e));
         }
     };
-    let kept = activity.map(|a| Kept {
-        id: a.id.clone(),
-        packed: journal.keep(a, &outcome),
-    });
-    let at = outcome.at;
-    let activity_index = kept.as_ref().map(|_| record.activities.len());
-    record.ledger.extend(ledger.into_iter().map(|draft| Entry {
-        at,
-        activity: activity_index,
-        currency: draft.currency,
-        amount: draft.amount,
-        reason: draft.reason,
-    }));
-    if let (Some((ids, hash, collision)), Some(kept)) = (id, kept) {
-        let index = record.activities.len();
-        let recorded = Recorded {
-            user: key.user,
-            index,
-        };
+    if activity.is_none() && ledger.is_empty() {
+        // An admin update that wrote no entry: nothing to keep.
+        return Ok(Transacted::Applied(outcome));
+    }
+    let first_seq = record.entries;
+    let at = journal.keep(
+        record.newest,
+        first_seq,
+        outcome.at,
+        &ledger,
+        activity.map(|a| (a, &outcome)),
+    );
+    record.newest = Some(at);
+    record.entries = first_seq.saturating_add(ledger.len() as u64);
+    record.transactions += 1;
+    if record.transactions % MARK_EVERY == 0 {
+        record.marks.push((first_seq, at));
+    }
+    if let (Some((ids, hash, collision)), Some(activity)) = (id, activity) {
+        let recorded = Recorded { user: key.user, at };
         if collision {
-            ids.collided.insert(kept.id.clone(), recorded);
+            ids.collided.insert(activity.id.clone(), recorded);
         } else {
             ids.by_hash.insert(hash, recorded);
         }
-        record.activities.push(kept);
     }
     Ok(Transacted::Applied(outcome))
 }
 
 impl UserRecord {
-    /// Read a word from each part of the record a step reads or appends
-    /// to, so they are on their way into cache (see
-    /// [`MemoryStore::transact_many`]). Returns a meaningless value.
+    /// Read a word from each part of the record a step reads, so they are
+    /// on their way into cache (see [`MemoryStore::transact_many`]).
+    /// Returns a meaningless value.
     fn touch(&self) -> u64 {
         self.state.touch()
-            ^ self.ledger.last().map_or(0, |e| e.amount as u64)
-            ^ self.activities.last().map_or(0, |k| k.packed.len as u64)
+    }
+
+    /// The user's transactions from `from` back to the first, newest first.
+    fn walk<'j>(
+        from: Option<Loc>,
+        journal: &'j Journal,
+    ) -> impl Iterator<Item = Result<codec::Transaction<'j>, StoreError>> + 'j {
+        let mut next = from;
+        std::iter::from_fn(move || {
+            let at = next.take()?;
+            let transaction = journal.get(at);
+            if let Ok(t) = &transaction {
+                next = prev_of(t);
+            }
+            Some(transaction)
+        })
     }
 }
 
@@ -441,7 +365,7 @@ impl MemoryStore {
                     ids[Self::id_shard(h)]
                         .by_hash
                         .get(&h)
-                        .map_or(0, |r| r.index as u64)
+                        .map_or(0, |r| r.user.0)
                 });
                 let users = &shards[Self::user_shard_index(key)].users;
                 warm ^= users.get(&key).map_or(0, |r| r.state.xp);
@@ -590,32 +514,42 @@ impl Store for MemoryStore {
         let Some(record) = shard.users.get(&key) else {
             return Ok(Vec::new());
         };
-        let from = usize::try_from(from).unwrap_or(usize::MAX);
-        Ok(record
-            .ledger
-            .iter()
-            .enumerate()
-            .skip(from)
-            .take(limit)
-            .map(|(seq, e)| LedgerEntry {
-                seq: seq as u64,
-                user,
-                at: e.at,
-                activity: e
-                    .activity
-                    .and_then(|i| record.activities.get(i))
-                    .map(|kept| kept.id.clone()),
-                currency: e.currency,
-                amount: e.amount,
-                reason: e.reason.clone(),
-            })
-            .collect())
+        let end = from.saturating_add(limit as u64).min(record.entries);
+        if from >= end {
+            return Ok(Vec::new());
+        }
+        // Back from the first mark at or past the page's end (fewer than
+        // `MARK_EVERY` transactions from it), or from the newest, to the
+        // transaction holding entry `from`.
+        let mark = record.marks.partition_point(|&(seq, _)| seq < end);
+        let start = record.marks.get(mark).map(|&(_, at)| at).or(record.newest);
+        let mut page = Vec::new();
+        for transaction in UserRecord::walk(start, &shard.journal) {
+            let transaction = transaction?;
+            let first = transaction.head.first_seq;
+            if first < end {
+                page.push(transaction);
+            }
+            if first <= from {
+                break;
+            }
+        }
+        let mut entries = Vec::with_capacity(limit.min(256));
+        for transaction in page.iter().rev() {
+            entries.extend(
+                transaction
+                    .ledger(user)?
+                    .into_iter()
+                    .filter(|e| (from..end).contains(&e.seq)),
+            );
+        }
+        Ok(entries)
     }
 
     fn ledger_len(&self, user: UserId) -> Result<u64, StoreError> {
         let key = self.user_key(user);
         let shard = self.user_shard(key);
-        Ok(shard.users.get(&key).map_or(0, |r| r.ledger.len() as u64))
+        Ok(shard.users.get(&key).map_or(0, |r| r.entries))
     }
 
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
@@ -624,93 +558,18 @@ impl Store for MemoryStore {
         let Some(record) = shard.users.get(&key) else {
             return Ok(Vec::new());
         };
-        record
-            .activities
-            .iter()
-            .map(|kept| {
-                kept.unpack(user, &shard.journal)
-                    .map(|(activity, _)| activity)
-            })
-            .collect()
+        let mut activities = Vec::new();
+        for transaction in UserRecord::walk(record.newest, &shard.journal) {
+            activities.extend(transaction?.activity(user)?);
+        }
+        activities.reverse();
+        Ok(activities)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::MemoryStore;
-
-    #[test]
-    fn kept_activities_unpack_to_what_was_recorded() {
-        use chrono::{TimeZone, Utc};
-
-        use crate::activity::{Activity, UserId};
-        use crate::config::Config;
-        use crate::state::UserState;
-
-        let config = Config::sparkle();
-        let mut state = UserState::default();
-        let mut journal = super::Journal::default();
-        let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
-        for (i, kind) in ["daily_login", "post_created", "follow_received"]
-            .iter()
-            .enumerate()
-        {
-            let activity = Activity::new(format!("a{i}"), UserId(9), *kind, at)
-                .with_metric("posts", 2)
-                .with_attribute("reactions", -5);
-            let outcome = crate::step::step(&config, &mut state, &activity, at)
-                .unwrap()
-                .outcome;
-            let packed = journal.keep(&activity, &outcome);
-            let kept = super::Kept {
-                id: activity.id.clone(),
-                packed,
-            };
-            assert_eq!(
-                kept.unpack(UserId(9), &journal).unwrap(),
-                (activity, outcome)
-            );
-        }
-    }
-
-    #[test]
-    fn the_journal_keeps_activities_across_chunks_and_beyond_a_chunk() {
-        use chrono::{TimeZone, Utc};
-
-        use crate::activity::{Activity, UserId};
-        use crate::outcome::Outcome;
-
-        let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
-        let mut journal = super::Journal::default();
-        let mut kept = Vec::new();
-        for i in 0..3_000u64 {
-            // Every 1,000th is larger than the largest chunk.
-            let attributes = if i % 1_000 == 999 { 90_000 } else { i % 40 };
-            let mut activity = Activity::new(format!("a{i}"), UserId(i), "post_created", at);
-            for a in 0..attributes {
-                activity = activity.with_attribute(format!("attribute{a}"), a as i64);
-            }
-            let outcome = Outcome::new(activity.user, Some(activity.id.clone()), at);
-            let packed = journal.keep(&activity, &outcome);
-            kept.push((activity, outcome, packed));
-        }
-        assert!(journal.chunks.len() > 5, "{} chunks", journal.chunks.len());
-        assert!(
-            journal
-                .chunks
-                .iter()
-                .any(|c| c.len() > super::Journal::CHUNK),
-            "an activity beyond a chunk has its own"
-        );
-        for (activity, outcome, packed) in kept {
-            let entry = super::Kept {
-                id: activity.id.clone(),
-                packed,
-            };
-            let user = activity.user;
-            assert_eq!(entry.unpack(user, &journal).unwrap(), (activity, outcome));
-        }
-    }
 
     #[test]
     fn ids_whose_hashes_collide_stay_exact() {
