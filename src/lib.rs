@@ -100,6 +100,7 @@ pub mod ledger;
 pub mod level;
 mod name;
 pub mod outcome;
+mod pages;
 pub mod quest;
 pub mod sink;
 pub mod state;

@@ -30,7 +30,6 @@
 
 mod blocks;
 mod change;
-mod pages;
 mod ranked;
 mod slots;
 mod spec;

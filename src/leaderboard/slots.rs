@@ -8,7 +8,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::pages::PageVec;
+use crate::pages::PageVec;
 
 /// One user's entry. Packed to 20 bytes (4-byte alignment: the `u64`s are
 /// read unaligned, which x86 and ARM do at full speed). A sequence of 0

@@ -20,7 +20,7 @@ mod leaf;
 mod moves;
 mod near;
 
-use super::pages::PageVec;
+use crate::pages::PageVec;
 use leaf::{LEAF, Leaf};
 pub(super) use near::Near;
 

@@ -1,10 +1,13 @@
 //! A growable array of plain-old-data items that, once large, lives in
 //! transparent huge pages.
 //!
-//! Why: at a million entries the user table and the leaf arena are each
+//! Why: at a million entries a board's user table and leaf arena are each
 //! over 20 MiB, and every query makes random touches into both, each a
 //! DRAM miss and, with 4 KiB pages, a TLB miss on top (the second-level
-//! TLB covers a few MiB). With 2 MiB pages the same TLB covers them whole.
+//! TLB covers a few MiB). And `MemoryStore`'s journal grows by every
+//! record: in 4 KiB pages each new page is a fault (several microseconds
+//! in a virtual machine), in 2 MiB pages one fault serves ten thousand
+//! records. With 2 MiB pages the same TLB covers them whole.
 //! Linux gives a heap `Vec` huge pages only when transparent huge pages
 //! are set to `always`; the common default is `madvise`, which gives them
 //! only to memory that asks. So a large array here is an anonymous mapping
@@ -34,10 +37,10 @@ use std::ops::{Deref, DerefMut};
 use bytemuck::Pod;
 
 /// The huge page size, and the size from which an array is mapped.
-const HUGE: usize = 2 << 20;
+pub(crate) const HUGE: usize = 2 << 20;
 
 /// A `Vec<T>` that moves into huge pages once it reaches [`HUGE`] bytes.
-pub(super) struct PageVec<T> {
+pub(crate) struct PageVec<T> {
     store: Store<T>,
 }
 
@@ -53,7 +56,7 @@ enum Store<T> {
 
 impl<T: Pod> PageVec<T> {
     /// An empty array.
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             store: Store::Heap(Vec::new()),
         }
@@ -61,7 +64,7 @@ impl<T: Pod> PageVec<T> {
 
     /// An empty array with room for exactly `cap` items: mapped when that
     /// is [`HUGE`] bytes or more (a `Vec` if the mapping fails).
-    fn with_capacity(cap: usize) -> Self {
+    pub(crate) fn with_capacity(cap: usize) -> Self {
         let store = cap
             .checked_mul(size_of::<T>())
             .filter(|bytes| *bytes >= HUGE)
@@ -79,7 +82,7 @@ impl<T: Pod> PageVec<T> {
 
     /// `len` all-zero items, room for no more. A fresh mapping is zero
     /// already, so a large one costs no writes here.
-    pub(super) fn zeroed(len: usize) -> Self {
+    pub(crate) fn zeroed(len: usize) -> Self {
         let mut new = Self::with_capacity(len);
         match &mut new.store {
             Store::Heap(v) => v.resize(len, T::zeroed()),
@@ -89,7 +92,7 @@ impl<T: Pod> PageVec<T> {
     }
 
     /// Items in use.
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match &self.store {
             Store::Heap(v) => v.len(),
             Store::Mapped { len, .. } => *len,
@@ -97,23 +100,34 @@ impl<T: Pod> PageVec<T> {
     }
 
     /// Items there is room for.
-    pub(super) fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         match &self.store {
             Store::Heap(v) => v.capacity(),
             Store::Mapped { cap, .. } => *cap,
         }
     }
 
-    /// Bytes held: the capacity's (a mapping's alignment slack is address
-    /// space only, never touched).
-    pub(super) fn memory_bytes(&self) -> usize {
-        self.capacity() * size_of::<T>()
+    /// Whether the items live in a mapping (huge pages) rather than a `Vec`.
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self.store, Store::Mapped { .. })
+    }
+
+    /// Bytes that can be resident: a `Vec`'s whole capacity; of a mapping,
+    /// the items in use rounded up to whole huge pages. A mapping's room
+    /// beyond them (and its alignment slack) is address space that no
+    /// page backs until it is written.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let room = self.capacity() * size_of::<T>();
+        match &self.store {
+            Store::Heap(_) => room,
+            Store::Mapped { len, .. } => (len * size_of::<T>()).next_multiple_of(HUGE).min(room),
+        }
     }
 
     /// Make room for `additional` more items, exactly. A small array grows
     /// as a `Vec` does; one that reaches [`HUGE`] bytes moves to a new
     /// mapping, copied.
-    pub(super) fn reserve_exact(&mut self, additional: usize) {
+    pub(crate) fn reserve_exact(&mut self, additional: usize) {
         let want = self.len().saturating_add(additional);
         if want <= self.capacity() {
             return;
@@ -130,7 +144,7 @@ impl<T: Pod> PageVec<T> {
     }
 
     /// Append `items` (growing as [`push`](Self::push) does).
-    fn extend_from_slice(&mut self, items: &[T]) {
+    pub(crate) fn extend_from_slice(&mut self, items: &[T]) {
         let want = self.len() + items.len();
         if want > self.capacity() {
             self.reserve_exact(want.max(self.capacity() * 2).max(4) - self.len());
@@ -147,7 +161,7 @@ impl<T: Pod> PageVec<T> {
     }
 
     /// Append `item`, doubling the room when full.
-    pub(super) fn push(&mut self, item: T) {
+    pub(crate) fn push(&mut self, item: T) {
         self.extend_from_slice(&[item]);
     }
 }
@@ -271,7 +285,7 @@ mod region {
 /// kernel whose setting cannot be read is asked anyway, as before this
 /// check (asking costs a system call; refused, the pages stay small).
 #[cfg(target_os = "linux")]
-pub(super) fn advice_is_heeded() -> bool {
+fn advice_is_heeded() -> bool {
     static HEEDED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *HEEDED.get_or_init(|| {
         std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
@@ -281,7 +295,7 @@ pub(super) fn advice_is_heeded() -> bool {
 
 /// Off Linux, never: arrays stay `Vec`s.
 #[cfg(not(target_os = "linux"))]
-pub(super) fn advice_is_heeded() -> bool {
+fn advice_is_heeded() -> bool {
     false
 }
 
