@@ -1,6 +1,5 @@
 use super::{HUGE, PageVec, advice_is_heeded, selected};
 
-
 /// Items of `T` that make `bytes`.
 fn items<T>(bytes: usize) -> usize {
     bytes / size_of::<T>()

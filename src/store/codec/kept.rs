@@ -2,24 +2,29 @@
 //! ledger entries it wrote, the activity it recorded with its first
 //! outcome, and the links a user's transactions are read back through.
 //!
-//! Read back only for ledger pages, repeats and replays, so packed as
-//! tightly as the other encodings: the format byte; where the user's
+//! Read back only for ledger pages, repeats and replays, and written on
+//! every record into memory that is new (the journal only grows), so
+//! packed tighter than the other encodings: what the rest of the
+//! transaction implies is left out. The format byte; where the user's
 //! previous transaction is (an option of an opaque `u64`, the store's to
-//! read); the number of its first ledger entry; the lengths of its two
-//! parts; then the parts. The ledger part is [`encode_ledger`]'s fields
-//! (empty for no entries); the kept part is the activity id,
-//! [`encode_activity`]'s fields and [`encode_outcome`]'s (empty for an
-//! admin update).
+//! read); the number of its first ledger entry; its instant (the
+//! outcome's, shared by its entries); the lengths of its two parts; then
+//! the parts.
 //!
-//! [`encode_ledger`]: super::encode_ledger
-//! [`encode_activity`]: super::encode_activity
-//! [`encode_outcome`]: super::encode_outcome
+//! - The ledger part (empty for no entries): the entries without their
+//!   instant, an entry for the activity without its kind.
+//! - The kept part (empty for an admin update): the activity id and kind;
+//!   a byte of [`Implied`] flags; the activity's instant unless it is the
+//!   transaction's; its metric increments and attributes; the outcome's
+//!   user and activity unless they are the activity's; the outcome's
+//!   events and totals.
 
 use chrono::{DateTime, Utc};
 
 use super::wire::{Reader, Writer};
 use super::{
-    read_activity, read_ledger, read_outcome, write_activity, write_ledger, write_outcome,
+    read_activity_payload, read_entries, read_outcome_body, write_activity_payload, write_entries,
+    write_outcome_body,
 };
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{LedgerDraft, LedgerEntry};
@@ -35,9 +40,21 @@ pub(in crate::store) struct Head {
     pub(in crate::store) first_seq: u64,
 }
 
-/// Encode a transaction into `out`, emptied first, through `part`, a
-/// buffer the caller reuses between calls (so encoding allocates nothing
-/// once both have grown).
+/// Which of a kept activity's and outcome's fields the rest implies.
+struct Implied;
+
+impl Implied {
+    /// The activity happened at the transaction's instant.
+    const ACTIVITY_AT: u8 = 1;
+    /// The outcome is the activity's user's.
+    const OUTCOME_USER: u8 = 2;
+    /// The outcome names the activity.
+    const OUTCOME_ACTIVITY: u8 = 4;
+}
+
+/// Encode a transaction at `at` into `out`, emptied first, through
+/// `part`, a buffer the caller reuses between calls (so encoding
+/// allocates nothing once both have grown).
 pub(in crate::store) fn encode_transaction(
     out: &mut Vec<u8>,
     part: &mut Vec<u8>,
@@ -49,19 +66,44 @@ pub(in crate::store) fn encode_transaction(
     // The parts first: the header gives their lengths.
     let mut parts = Writer::part(std::mem::take(part));
     if !ledger.is_empty() {
-        write_ledger(&mut parts, at, ledger);
+        write_entries(&mut parts, ledger, kept.map(|(a, _)| a.kind.as_str()));
     }
     let ledger_len = parts.len();
     if let Some((activity, outcome)) = kept {
+        let mut implied = 0;
+        for (flag, holds) in [
+            (Implied::ACTIVITY_AT, activity.at == at),
+            (Implied::OUTCOME_USER, outcome.user == activity.user),
+            (
+                Implied::OUTCOME_ACTIVITY,
+                outcome.activity.as_ref() == Some(&activity.id),
+            ),
+        ] {
+            if holds {
+                implied |= flag;
+            }
+        }
         parts.str(&activity.id.0);
-        write_activity(&mut parts, activity);
-        write_outcome(&mut parts, outcome);
+        parts.str(&activity.kind);
+        parts.u8(implied);
+        if implied & Implied::ACTIVITY_AT == 0 {
+            parts.instant(activity.at);
+        }
+        write_activity_payload(&mut parts, activity);
+        if implied & Implied::OUTCOME_USER == 0 {
+            parts.u64(outcome.user.0);
+        }
+        if implied & Implied::OUTCOME_ACTIVITY == 0 {
+            parts.option(outcome.activity.as_ref(), |w, id| w.str(&id.0));
+        }
+        write_outcome_body(&mut parts, &outcome.events, &outcome.totals);
     }
     let kept_len = parts.len() - ledger_len;
     let parts = parts.finish();
     let mut w = Writer::reusing(std::mem::take(out));
     w.option(head.prev, Writer::u64);
     w.u64(head.first_seq);
+    w.instant(at);
     w.u64(ledger_len as u64);
     w.u64(kept_len as u64);
     w.bytes(&parts);
@@ -75,6 +117,7 @@ pub(in crate::store) fn encode_transaction(
 pub(in crate::store) struct Transaction<'a> {
     /// How it links into its user's history.
     pub(in crate::store) head: Head,
+    at: DateTime<Utc>,
     ledger: &'a [u8],
     kept: &'a [u8],
 }
@@ -87,10 +130,12 @@ impl<'a> Transaction<'a> {
         let mut r = Reader::new(bytes, Self::WHAT)?;
         let prev = r.option(Reader::u64)?;
         let first_seq = r.u64()?;
+        let at = r.instant()?;
         let ledger_len = r.len()?;
         let kept_len = r.len()?;
         Ok(Self {
             head: Head { prev, first_seq },
+            at,
             ledger: r.take(ledger_len)?,
             kept: r.take(kept_len)?,
         })
@@ -109,16 +154,25 @@ impl<'a> Transaction<'a> {
         if self.ledger.is_empty() {
             return Ok(Vec::new());
         }
-        let activity = self.id()?.map(ActivityId::from);
+        // The activity's id and kind: the entries name the one and may
+        // leave out the other.
+        let (id, kind) = match self.kept.is_empty() {
+            true => (None, None),
+            false => {
+                let mut r = Reader::part(self.kept, Self::WHAT);
+                (Some(ActivityId(r.name()?)), Some(r.name()?))
+            }
+        };
         let mut r = Reader::part(self.ledger, Self::WHAT);
-        let entries = read_ledger(&mut r, user, activity.as_ref(), self.head.first_seq)?;
+        let head = (user, self.at, id.as_ref());
+        let entries = read_entries(&mut r, head, self.head.first_seq, kind.as_ref())?;
         r.end()?;
         Ok(entries)
     }
 
     /// The activity it recorded, of `user`; `None` for an admin update.
     pub(in crate::store) fn activity(&self, user: UserId) -> Result<Option<Activity>, StoreError> {
-        self.read_kept(user, |_| Ok(()))
+        self.read_kept(user, |_, _, _| Ok(()))
             .map(|kept| kept.map(|(a, ())| a))
     }
 
@@ -128,26 +182,41 @@ impl<'a> Transaction<'a> {
         &self,
         user: UserId,
     ) -> Result<Option<(Activity, Outcome)>, StoreError> {
-        self.read_kept(user, |r| {
-            let outcome = read_outcome(r)?;
+        self.read_kept(user, |r, implied, activity| {
+            let user = match implied & Implied::OUTCOME_USER {
+                0 => UserId(r.u64()?),
+                _ => activity.user,
+            };
+            let id = match implied & Implied::OUTCOME_ACTIVITY {
+                0 => r.option(|r| r.name().map(ActivityId))?,
+                _ => Some(activity.id.clone()),
+            };
+            let outcome = read_outcome_body(r, Outcome::new(user, id, self.at))?;
             r.end()?;
             Ok(outcome)
         })
     }
 
-    /// The kept part: the activity, then what `rest` reads after it.
+    /// The kept part: the activity, then what `rest` reads after it (given
+    /// the implied flags and the activity).
     fn read_kept<T>(
         &self,
         user: UserId,
-        rest: impl FnOnce(&mut Reader<'a>) -> Result<T, StoreError>,
+        rest: impl FnOnce(&mut Reader<'a>, u8, &Activity) -> Result<T, StoreError>,
     ) -> Result<Option<(Activity, T)>, StoreError> {
         if self.kept.is_empty() {
             return Ok(None);
         }
         let mut r = Reader::part(self.kept, Self::WHAT);
         let id = ActivityId(r.name()?);
-        let activity = read_activity(&mut r, id, user)?;
-        let rest = rest(&mut r)?;
+        let kind = r.name()?;
+        let implied = r.u8()?;
+        let at = match implied & Implied::ACTIVITY_AT {
+            0 => r.instant()?,
+            _ => self.at,
+        };
+        let activity = read_activity_payload(&mut r, Activity::new(id, user, kind, at))?;
+        let rest = rest(&mut r, implied, &activity)?;
         Ok(Some((activity, rest)))
     }
 }
@@ -160,6 +229,54 @@ mod tests {
     use crate::activity::{Activity, UserId};
     use crate::ledger::{Currency, LedgerDraft, Reason};
     use crate::outcome::Outcome;
+
+    /// What the rest implies is left out only when it holds: an outcome of
+    /// another user, naming no activity, at another instant than the
+    /// activity, and entries for another kind, read back as written.
+    #[test]
+    fn fields_are_left_out_only_when_implied() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
+        let earlier = at - chrono::TimeDelta::milliseconds(1_500);
+        let activity =
+            Activity::new("a1", UserId(4), "post_created", earlier).with_attribute("x", -3);
+        let draft = |kind: &str| LedgerDraft {
+            currency: Currency::Xp,
+            amount: 5,
+            reason: Reason::Activity { kind: kind.into() },
+        };
+        let ledger = [draft("post_created"), draft("comment_created")];
+        for outcome in [
+            Outcome::new(UserId(4), Some(activity.id.clone()), at),
+            Outcome::new(UserId(5), None, at),
+            Outcome::new(UserId(4), Some("another".into()), at),
+        ] {
+            let (mut bytes, mut part) = (Vec::new(), Vec::new());
+            let head = Head {
+                prev: None,
+                first_seq: 0,
+            };
+            encode_transaction(
+                &mut bytes,
+                &mut part,
+                head,
+                at,
+                &ledger,
+                Some((&activity, &outcome)),
+            );
+            let kept = Transaction::read(&bytes).unwrap();
+            assert_eq!(
+                kept.activity_and_outcome(UserId(4)).unwrap(),
+                Some((activity.clone(), outcome))
+            );
+            let entries: Vec<_> = ledger
+                .iter()
+                .cloned()
+                .zip(0..)
+                .map(|(d, seq)| d.into_entry(seq, UserId(4), at, Some(activity.id.clone())))
+                .collect();
+            assert_eq!(kept.ledger(UserId(4)).unwrap(), entries);
+        }
+    }
 
     #[test]
     fn a_cut_or_corrupt_transaction_is_an_error_not_a_panic() {

@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::{LedgerDraft, LedgerEntry, Reason};
+use crate::name::Name;
 use crate::store::StoreError;
 
 mod kept;
@@ -41,7 +42,7 @@ mod wire;
 
 pub(super) use kept::{Head, Transaction, encode_transaction};
 pub(super) use outcome::{decode_outcome, encode_outcome};
-use outcome::{read_outcome, write_outcome};
+use outcome::{read_outcome_body, write_outcome_body};
 pub(super) use state::{decode_state, encode_state};
 use wire::{Reader, Writer};
 
@@ -72,6 +73,11 @@ pub(super) fn encode_activity(a: &Activity) -> Vec<u8> {
 fn write_activity(w: &mut Writer, a: &Activity) {
     w.str(&a.kind);
     w.instant(a.at);
+    write_activity_payload(w, a);
+}
+
+/// An activity's metric increments and attributes.
+fn write_activity_payload(w: &mut Writer, a: &Activity) {
     w.u64(a.metrics.len() as u64);
     for (name, v) in &a.metrics {
         w.str(name);
@@ -100,6 +106,11 @@ pub(super) fn decode_activity(
 fn read_activity(r: &mut Reader<'_>, id: ActivityId, user: UserId) -> Result<Activity, StoreError> {
     let kind = r.name()?;
     let at = r.instant()?;
+    read_activity_payload(r, Activity::new(id, user, kind, at))
+}
+
+/// What [`write_activity_payload`] wrote, into `activity`.
+fn read_activity_payload(r: &mut Reader<'_>, activity: Activity) -> Result<Activity, StoreError> {
     let mut metrics = BTreeMap::new();
     for _ in 0..r.len()? {
         let name = r.name()?;
@@ -111,12 +122,9 @@ fn read_activity(r: &mut Reader<'_>, id: ActivityId, user: UserId) -> Result<Act
         attributes.insert(name, r.i64()?);
     }
     Ok(Activity {
-        id,
-        user,
-        kind,
-        at,
         metrics,
         attributes,
+        ..activity
     })
 }
 
@@ -131,12 +139,20 @@ pub(super) fn encode_ledger(at: DateTime<Utc>, drafts: &[LedgerDraft]) -> Vec<u8
 /// [`encode_ledger`]'s fields, without a format byte.
 fn write_ledger(w: &mut Writer, at: DateTime<Utc>, drafts: &[LedgerDraft]) {
     w.instant(at);
+    write_entries(w, drafts, None);
+}
+
+/// Ledger entries without their instant. An entry for an activity of
+/// `kind` (the kind of the activity written beside them) leaves the kind
+/// out: tag 11, which a blob from [`encode_ledger`] never holds.
+fn write_entries(w: &mut Writer, drafts: &[LedgerDraft], kind: Option<&str>) {
     w.u64(drafts.len() as u64);
     for d in drafts {
         w.currency(d.currency);
         w.i64(d.amount);
         // Exhaustive on purpose: a new reason must get a tag here.
         match &d.reason {
+            Reason::Activity { kind: k } if Some(k.as_str()) == kind => w.u8(11),
             Reason::Activity { kind } => {
                 w.u8(0);
                 w.str(kind);
@@ -204,6 +220,18 @@ fn read_ledger(
     first_seq: u64,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
     let at = r.instant()?;
+    read_entries(r, (user, at, activity), first_seq, None)
+}
+
+/// What [`write_entries`] wrote: the entries of `user` at `at` for
+/// `activity`, numbered from `first_seq`; `kind` is the activity's kind,
+/// for tag 11.
+fn read_entries(
+    r: &mut Reader<'_>,
+    (user, at, activity): (UserId, DateTime<Utc>, Option<&ActivityId>),
+    first_seq: u64,
+    kind: Option<&Name>,
+) -> Result<Vec<LedgerEntry>, StoreError> {
     let n = r.len()?;
     let mut entries = Vec::with_capacity(preallocate(n));
     for seq in (first_seq..).take(n) {
@@ -235,6 +263,9 @@ fn read_ledger(
                     time_zone: name.parse().map_err(|_| r.bad("unknown time zone"))?,
                 }
             }
+            11 => Reason::Activity {
+                kind: kind.cloned().ok_or_else(|| r.bad("unknown reason"))?,
+            },
             _ => return Err(r.bad("unknown reason")),
         };
         entries.push(LedgerEntry {

@@ -44,7 +44,7 @@ pub(in crate::store) fn encode_outcome(outcome: &Outcome) -> Vec<u8> {
 }
 
 /// An outcome's fields, without a format byte: part of a larger blob.
-pub(super) fn write_outcome(w: &mut Writer, outcome: &Outcome) {
+fn write_outcome(w: &mut Writer, outcome: &Outcome) {
     let Outcome {
         user,
         activity,
@@ -55,6 +55,12 @@ pub(super) fn write_outcome(w: &mut Writer, outcome: &Outcome) {
     w.u64(user.0);
     w.option(activity.as_ref(), |w, id| w.str(&id.0));
     w.instant(*at);
+    write_outcome_body(w, events, totals);
+}
+
+/// An outcome's events and totals: what [`write_outcome`] writes after
+/// its user, activity and instant.
+pub(super) fn write_outcome_body(w: &mut Writer, events: &[Event], totals: &Totals) {
     w.seq(events, write_event);
     let Totals {
         xp,
@@ -83,10 +89,18 @@ pub(in crate::store) fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreErr
 }
 
 /// What [`write_outcome`] wrote.
-pub(super) fn read_outcome(r: &mut Reader<'_>) -> Result<Outcome, StoreError> {
+fn read_outcome(r: &mut Reader<'_>) -> Result<Outcome, StoreError> {
     let user = UserId(r.u64()?);
     let activity = r.option(|r| r.name().map(ActivityId))?;
     let at = r.instant()?;
+    read_outcome_body(r, Outcome::new(user, activity, at))
+}
+
+/// What [`write_outcome_body`] wrote, into `outcome`.
+pub(super) fn read_outcome_body(
+    r: &mut Reader<'_>,
+    outcome: Outcome,
+) -> Result<Outcome, StoreError> {
     let events = r.seq(read_event)?;
     let totals = Totals {
         xp: r.i64()?,
@@ -98,11 +112,9 @@ pub(super) fn read_outcome(r: &mut Reader<'_>) -> Result<Outcome, StoreError> {
         metrics: read_metric_changes(r)?,
     };
     Ok(Outcome {
-        user,
-        activity,
-        at,
         events,
         totals,
+        ..outcome
     })
 }
 
