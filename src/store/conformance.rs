@@ -31,6 +31,7 @@ pub fn check_store<S: Store + 'static>(make: impl Fn() -> S) {
     new_user_starts_from_default(&make());
     applies_and_appends_ledger(&make());
     duplicate_returns_first_outcome_and_changes_nothing(&make());
+    the_first_outcome_comes_back_exactly(&make());
     different_payload_is_a_conflict(&make());
     refused_step_changes_nothing(&make());
     admin_updates_have_no_id(&make());
@@ -151,6 +152,52 @@ pub fn duplicate_returns_first_outcome_and_changes_nothing(store: &dyn Store) {
         1,
         "a duplicate wrote the ledger"
     );
+}
+
+/// A repeat returns the outcome the first step returned, field for field,
+/// however it relates to the activity: of another user than the activity
+/// names, naming no activity, at another time.
+pub fn the_first_outcome_comes_back_exactly(store: &dyn Store) {
+    let cases = [
+        // (user transacted, the activity's user, the outcome's user)
+        (30, 30, 30),
+        (31, 32, 32),
+        (33, 33, 34),
+    ];
+    for (i, (user, activity_user, outcome_user)) in cases.into_iter().enumerate() {
+        let a = activity(&format!("exact{i}"), activity_user, 7);
+        let mut outcome = Outcome::new(UserId(outcome_user), None, a.at + TimeDelta::seconds(5));
+        outcome.totals.xp = 7;
+        let first = outcome.clone();
+        let mut step = |state: &mut UserState| {
+            state.xp += 7;
+            Ok(Commit {
+                outcome: outcome.clone(),
+                ledger: vec![LedgerDraft {
+                    currency: Currency::Xp,
+                    amount: 7,
+                    reason: Reason::Activity {
+                        kind: a.kind.clone(),
+                    },
+                }],
+            })
+        };
+        let applied = store.transact(UserId(user), Some(&a), &mut step);
+        assert!(
+            matches!(applied, Ok(Transacted::Applied(_))),
+            "case {i}: {applied:?}"
+        );
+        // The repeat as the store keeps the activity: of the user it was
+        // transacted for.
+        let repeat = Activity {
+            user: UserId(user),
+            ..a.clone()
+        };
+        match store.transact(UserId(user), Some(&repeat), &mut step) {
+            Ok(Transacted::Duplicate(again)) => assert_eq!(again, first, "case {i}"),
+            other => panic!("case {i}: repeat not recognised: {other:?}"),
+        }
+    }
 }
 
 /// The same id with another payload (or user) is a conflict; nothing changes.

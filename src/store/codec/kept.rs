@@ -8,8 +8,10 @@
 //! transaction implies is left out. The format byte; where the user's
 //! previous transaction is (an option of an opaque `u64`, the store's to
 //! read); the number of its first ledger entry; its instant (the
-//! outcome's, shared by its entries); the lengths of its two parts; then
-//! the parts.
+//! outcome's, shared by its entries); the lengths of its two parts; for a
+//! transaction with entries, where the user's previous transaction with
+//! entries is (none, the previous transaction, or a place); then the
+//! parts.
 //!
 //! - The ledger part (empty for no entries): the entries without their
 //!   instant, an entry for the activity without its kind.
@@ -36,8 +38,23 @@ use crate::store::StoreError;
 pub(in crate::store) struct Head {
     /// Where the user's previous transaction is, as the store names places.
     pub(in crate::store) prev: Option<u64>,
+    /// Where the user's previous transaction with ledger entries is: a
+    /// ledger page is read along these links, so transactions that wrote
+    /// no entry (activities past a cap) are never walked through. Kept
+    /// only by a transaction with entries (`None` read back otherwise).
+    pub(in crate::store) prev_ledger: Option<u64>,
     /// The number of the transaction's first ledger entry.
     pub(in crate::store) first_seq: u64,
+}
+
+/// How [`Head::prev_ledger`] is written: one byte when it is the previous
+/// transaction, as it mostly is.
+struct LedgerLink;
+
+impl LedgerLink {
+    const NONE: u8 = 0;
+    const PREV: u8 = 1;
+    const AT: u8 = 2;
 }
 
 /// Which of a kept activity's and outcome's fields the rest implies.
@@ -52,12 +69,14 @@ impl Implied {
     const OUTCOME_ACTIVITY: u8 = 4;
 }
 
-/// Encode a transaction at `at` into `out`, emptied first, through
-/// `part`, a buffer the caller reuses between calls (so encoding
+/// Encode a transaction of `user` at `at` into `out`, emptied first,
+/// through `part`, a buffer the caller reuses between calls (so encoding
 /// allocates nothing once both have grown).
+#[allow(clippy::too_many_arguments)] // One call site; a struct would only rename them.
 pub(in crate::store) fn encode_transaction(
     out: &mut Vec<u8>,
     part: &mut Vec<u8>,
+    user: UserId,
     head: Head,
     at: DateTime<Utc>,
     ledger: &[LedgerDraft],
@@ -73,7 +92,7 @@ pub(in crate::store) fn encode_transaction(
         let mut implied = 0;
         for (flag, holds) in [
             (Implied::ACTIVITY_AT, activity.at == at),
-            (Implied::OUTCOME_USER, outcome.user == activity.user),
+            (Implied::OUTCOME_USER, outcome.user == user),
             (
                 Implied::OUTCOME_ACTIVITY,
                 outcome.activity.as_ref() == Some(&activity.id),
@@ -106,6 +125,16 @@ pub(in crate::store) fn encode_transaction(
     w.instant(at);
     w.u64(ledger_len as u64);
     w.u64(kept_len as u64);
+    if ledger_len > 0 {
+        match head.prev_ledger {
+            None => w.u8(LedgerLink::NONE),
+            Some(at) if Some(at) == head.prev => w.u8(LedgerLink::PREV),
+            Some(at) => {
+                w.u8(LedgerLink::AT);
+                w.u64(at);
+            }
+        }
+    }
     w.bytes(&parts);
     *out = w.finish();
     *part = parts;
@@ -133,8 +162,21 @@ impl<'a> Transaction<'a> {
         let at = r.instant()?;
         let ledger_len = r.len()?;
         let kept_len = r.len()?;
+        let prev_ledger = match ledger_len {
+            0 => None,
+            _ => match r.u8()? {
+                LedgerLink::NONE => None,
+                LedgerLink::PREV => prev,
+                LedgerLink::AT => Some(r.u64()?),
+                _ => return Err(r.bad("unknown ledger link")),
+            },
+        };
         Ok(Self {
-            head: Head { prev, first_seq },
+            head: Head {
+                prev,
+                prev_ledger,
+                first_seq,
+            },
             at,
             ledger: r.take(ledger_len)?,
             kept: r.take(kept_len)?,
@@ -185,7 +227,7 @@ impl<'a> Transaction<'a> {
         self.read_kept(user, |r, implied, activity| {
             let user = match implied & Implied::OUTCOME_USER {
                 0 => UserId(r.u64()?),
-                _ => activity.user,
+                _ => user,
             };
             let id = match implied & Implied::OUTCOME_ACTIVITY {
                 0 => r.option(|r| r.name().map(ActivityId))?,
@@ -245,25 +287,34 @@ mod tests {
             reason: Reason::Activity { kind: kind.into() },
         };
         let ledger = [draft("post_created"), draft("comment_created")];
-        for outcome in [
-            Outcome::new(UserId(4), Some(activity.id.clone()), at),
-            Outcome::new(UserId(5), None, at),
-            Outcome::new(UserId(4), Some("another".into()), at),
+        for (outcome, (prev, prev_ledger)) in [
+            (
+                Outcome::new(UserId(4), Some(activity.id.clone()), at),
+                (None, None),
+            ),
+            (Outcome::new(UserId(5), None, at), (Some(5), Some(5))),
+            (
+                Outcome::new(UserId(4), Some("another".into()), at),
+                (Some(9), Some(3)),
+            ),
         ] {
             let (mut bytes, mut part) = (Vec::new(), Vec::new());
             let head = Head {
-                prev: None,
+                prev,
+                prev_ledger,
                 first_seq: 0,
             };
             encode_transaction(
                 &mut bytes,
                 &mut part,
+                UserId(4),
                 head,
                 at,
                 &ledger,
                 Some((&activity, &outcome)),
             );
             let kept = Transaction::read(&bytes).unwrap();
+            assert_eq!(kept.head, head);
             assert_eq!(
                 kept.activity_and_outcome(UserId(4)).unwrap(),
                 Some((activity.clone(), outcome))
@@ -293,11 +344,13 @@ mod tests {
         let (mut bytes, mut part) = (Vec::new(), Vec::new());
         let head = Head {
             prev: Some(u64::MAX),
+            prev_ledger: Some(12),
             first_seq: 7,
         };
         encode_transaction(
             &mut bytes,
             &mut part,
+            UserId(4),
             head,
             at,
             &ledger,
@@ -315,6 +368,14 @@ mod tests {
             t.activity_and_outcome(UserId(4))?;
             Ok(())
         };
+        // Entries numbered past `u64::MAX`: an error, not an overflow.
+        let (mut last, two) = (Vec::new(), [ledger[0].clone(), ledger[0].clone()]);
+        let head_at_end = Head {
+            first_seq: u64::MAX,
+            ..head
+        };
+        encode_transaction(&mut last, &mut part, UserId(4), head_at_end, at, &two, None);
+        assert!(Transaction::read(&last).unwrap().ledger(UserId(4)).is_err());
         for cut in 0..bytes.len() {
             assert!(read_all(&bytes[..cut]).is_err(), "cut at {cut}");
         }

@@ -234,7 +234,11 @@ fn read_entries(
 ) -> Result<Vec<LedgerEntry>, StoreError> {
     let n = r.len()?;
     let mut entries = Vec::with_capacity(preallocate(n));
-    for seq in (first_seq..).take(n) {
+    for i in 0..n as u64 {
+        // A corrupt first number must not overflow.
+        let seq = first_seq
+            .checked_add(i)
+            .ok_or_else(|| r.bad("entry number out of range"))?;
         let currency = r.currency()?;
         let amount = r.i64()?;
         let reason = match r.u8()? {

@@ -7,19 +7,20 @@
 //! read on every record at a million users, reallocations as they grew,
 //! and 70-odd bytes an entry. Appending to the shard's journal writes
 //! where the last transaction ended, a line that is warm; a user's record
-//! keeps only where its newest transaction is.
+//! keeps where its newest transactions are, its counts, and a few marks.
 
 use chrono::{DateTime, Utc};
 
-use crate::activity::Activity;
+use crate::activity::{Activity, UserId};
 use crate::ledger::LedgerDraft;
 use crate::outcome::Outcome;
 use crate::pages::{HUGE, PageVec};
 use crate::store::StoreError;
 use crate::store::codec::{self, Head, Transaction};
 
-/// Where a transaction starts in its shard's journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a transaction starts in its shard's journal. Ordered as the
+/// journal is: a transaction kept later is at a greater place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Loc {
     chunk: u32,
     start: u32,
@@ -39,9 +40,33 @@ impl Loc {
     }
 }
 
-/// Where the transaction before `transaction` of the same user is, if any.
-pub(super) fn prev_of(transaction: &Transaction<'_>) -> Option<Loc> {
-    transaction.head.prev.map(Loc::unpacked)
+/// Where a user's newest transactions are, before another is kept.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Links {
+    /// The newest transaction.
+    pub(super) newest: Option<Loc>,
+    /// The newest transaction with ledger entries.
+    pub(super) newest_ledger: Option<Loc>,
+}
+
+/// Which link a walk back through a user's transactions follows.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Link {
+    /// Every transaction.
+    Prev,
+    /// Only transactions with ledger entries.
+    PrevLedger,
+}
+
+impl Link {
+    /// Where the transaction before `transaction` along this link is.
+    pub(super) fn from(self, transaction: &Transaction<'_>) -> Option<Loc> {
+        match self {
+            Self::Prev => transaction.head.prev,
+            Self::PrevLedger => transaction.head.prev_ledger,
+        }
+        .map(Loc::unpacked)
+    }
 }
 
 /// The transactions of one shard.
@@ -64,10 +89,13 @@ impl Journal {
     const FIRST_CHUNK: usize = 16 << 10;
 
     /// Bytes a chunk grows to, doubling from the first (a transaction
-    /// longer than the next chunk gets one of its own): one huge page, so
-    /// a shard's journal takes a page fault per 2 MiB, not per 4 KiB. In
-    /// 4 KiB pages, page faults were a tenth of the time of a record at a
-    /// million users.
+    /// longer than the next chunk gets one of its own): one huge page
+    /// where transparent huge pages are in `madvise` mode (see
+    /// [`PageVec`]), so a shard's journal takes a page fault per 2 MiB, not
+    /// per 4 KiB. In 4 KiB pages, page faults were a tenth of the time of a
+    /// record at a million users. The price: a shard's last chunk is
+    /// resident whole once touched, at most 2 MiB a shard, in a shard
+    /// whose journal already holds 2 MiB.
     pub(super) const CHUNK: usize = HUGE;
 
     /// Whether another transaction can be kept. Chunks are numbered in 32
@@ -78,23 +106,27 @@ impl Journal {
         self.chunks.len() < u32::MAX as usize
     }
 
-    /// Keep a transaction of the user whose newest transaction is at
-    /// `prev` and whose next ledger entry is number `first_seq`: the
+    /// Keep a transaction of `user`, whose newest transactions are at
+    /// `links` and whose next ledger entry is number `first_seq`: the
     /// ledger entries it wrote at `at`, and the activity it recorded with
     /// its outcome. Returns where it is.
+    #[allow(clippy::too_many_arguments)] // One call site; a struct would only rename them.
     pub(super) fn keep(
         &mut self,
-        prev: Option<Loc>,
+        user: UserId,
+        links: Links,
         first_seq: u64,
         at: DateTime<Utc>,
         ledger: &[LedgerDraft],
         kept: Option<(&Activity, &Outcome)>,
     ) -> Loc {
         let head = Head {
-            prev: prev.map(Loc::packed),
+            prev: links.newest.map(Loc::packed),
+            prev_ledger: links.newest_ledger.map(Loc::packed),
             first_seq,
         };
-        codec::encode_transaction(&mut self.scratch, &mut self.parts, head, at, ledger, kept);
+        let (scratch, parts) = (&mut self.scratch, &mut self.parts);
+        codec::encode_transaction(scratch, parts, user, head, at, ledger, kept);
         let len = self.scratch.len();
         // A chunk is appended to only while it is within `CHUNK`: a start
         // then always fits in 32 bits, even after a transaction that had a
@@ -114,10 +146,35 @@ impl Journal {
         chunk.extend_from_slice(&self.scratch);
         // Neither conversion can fail: `has_room` bounds the chunks, and a
         // start is at most `CHUNK`.
+        debug_assert!(index < u32::MAX as usize && start <= Self::CHUNK);
         Loc {
             chunk: u32::try_from(index).unwrap_or(u32::MAX),
             start: u32::try_from(start).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The transactions of a user from `from` back along `link`, newest
+    /// first. A link that does not lead back (corrupt) ends the walk with
+    /// an error rather than going round for ever.
+    pub(super) fn walk(
+        &self,
+        from: Option<Loc>,
+        link: Link,
+    ) -> impl Iterator<Item = Result<Transaction<'_>, StoreError>> + '_ {
+        let mut next = from;
+        std::iter::from_fn(move || {
+            let at = next.take()?;
+            let transaction = self.get(at).and_then(|t| match link.from(&t) {
+                Some(before) if before >= at => Err(StoreError::Corrupt(
+                    "a kept transaction links forward".into(),
+                )),
+                before => {
+                    next = before;
+                    Ok(t)
+                }
+            });
+            Some(transaction)
+        })
     }
 
     /// The transaction at `loc`.
@@ -143,7 +200,7 @@ impl Journal {
 mod tests {
     use chrono::{TimeZone, Utc};
 
-    use super::{Journal, Loc, prev_of};
+    use super::{Journal, Link, Links, Loc};
     use crate::activity::{Activity, UserId};
     use crate::config::Config;
     use crate::ledger::LedgerDraft;
@@ -156,13 +213,15 @@ mod tests {
         outcome: Outcome,
         ledger: Vec<LedgerDraft>,
         first_seq: u64,
-        prev: Option<Loc>,
+        links: Links,
     }
 
     fn check(journal: &Journal, at: Loc, user: UserId, want: &Expected) {
         let kept = journal.get(at).unwrap();
         assert_eq!(kept.head.first_seq, want.first_seq);
-        assert_eq!(prev_of(&kept), want.prev);
+        assert_eq!(Link::Prev.from(&kept), want.links.newest);
+        let ledger_link = (!want.ledger.is_empty()).then_some(want.links.newest_ledger);
+        assert_eq!(Link::PrevLedger.from(&kept), ledger_link.flatten());
         let id = want.activity.as_ref().map(|a| a.id.0.as_str());
         assert_eq!(kept.id().unwrap(), id);
         let entries: Vec<_> = want
@@ -190,7 +249,7 @@ mod tests {
         let mut state = UserState::default();
         let mut journal = Journal::default();
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
-        let (mut prev, mut seq) = (None, 0);
+        let (mut links, mut seq) = (Links::default(), 0);
         let mut kept = Vec::new();
         for (i, kind) in ["daily_login", "post_created", "follow_received"]
             .iter()
@@ -200,33 +259,32 @@ mod tests {
                 .with_metric("posts", 2)
                 .with_attribute("reactions", -5);
             let commit = crate::step::step(&config, &mut state, &activity, at).unwrap();
-            let loc = journal.keep(
-                prev,
-                seq,
-                at,
-                &commit.ledger,
-                Some((&activity, &commit.outcome)),
-            );
+            let (ledger, outcome) = (commit.ledger, commit.outcome);
+            let loc = journal.keep(user, links, seq, at, &ledger, Some((&activity, &outcome)));
             let want = Expected {
                 activity: Some(activity),
-                outcome: commit.outcome,
+                outcome,
                 first_seq: seq,
-                prev,
-                ledger: commit.ledger,
+                links,
+                ledger,
             };
-            (prev, seq) = (Some(loc), seq + want.ledger.len() as u64);
+            links.newest = Some(loc);
+            if !want.ledger.is_empty() {
+                links.newest_ledger = Some(loc);
+            }
+            seq += want.ledger.len() as u64;
             kept.push((loc, want));
         }
         // An admin update: entries, no activity.
         let admin = Outcome::new(user, None, at);
         let ledger = kept[1].1.ledger.clone();
-        let loc = journal.keep(prev, seq, at, &ledger, None);
+        let loc = journal.keep(user, links, seq, at, &ledger, None);
         let want = Expected {
             activity: None,
             outcome: admin,
             ledger,
             first_seq: seq,
-            prev,
+            links,
         };
         kept.push((loc, want));
         for (loc, want) in &kept {
@@ -239,7 +297,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
         let mut journal = Journal::default();
         let mut kept = Vec::new();
-        let mut prev = None;
+        let mut links = Links::default();
         for i in 0..3_000u64 {
             // Every 1,000th is larger than the largest chunk.
             let attributes = if i % 1_000 == 999 { 150_000 } else { i % 40 };
@@ -248,15 +306,16 @@ mod tests {
                 activity = activity.with_attribute(format!("attribute{a}"), a as i64);
             }
             let outcome = Outcome::new(activity.user, Some(activity.id.clone()), at);
-            let loc = journal.keep(prev, i, at, &[], Some((&activity, &outcome)));
+            let user = activity.user;
+            let loc = journal.keep(user, links, i, at, &[], Some((&activity, &outcome)));
             let want = Expected {
                 activity: Some(activity),
                 outcome,
                 ledger: Vec::new(),
                 first_seq: i,
-                prev,
+                links,
             };
-            prev = Some(loc);
+            links.newest = Some(loc);
             kept.push((loc, want));
         }
         assert!(
@@ -272,11 +331,21 @@ mod tests {
             let user = want.activity.as_ref().map_or(UserId(0), |a| a.user);
             check(&journal, *loc, user, want);
         }
+        // Walks go back along the links, newest first.
+        let walked: Vec<_> = journal
+            .walk(links.newest, Link::Prev)
+            .map(|t| t.unwrap().head.first_seq)
+            .collect();
+        assert_eq!(walked, (0..3_000).rev().collect::<Vec<_>>());
     }
 
     #[test]
     fn a_place_outside_the_journal_is_an_error() {
         let journal = Journal::default();
         assert!(journal.get(Loc { chunk: 3, start: 0 }).is_err());
+        let walked: Vec<_> = journal
+            .walk(Some(Loc { chunk: 0, start: 0 }), Link::Prev)
+            .collect();
+        assert!(matches!(walked.as_slice(), [Err(_)]));
     }
 }

@@ -7,7 +7,6 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     Commit, IndexedStep, Step, Store, StoreError, TransactError, TransactResult, Transacted, Work,
-    codec,
 };
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::LedgerEntry;
@@ -20,29 +19,29 @@ const SHARDS: usize = 64;
 
 mod journal;
 
-use journal::{Journal, Loc, prev_of};
+use journal::{Journal, Link, Links, Loc};
 
 /// Everything kept for one user: the state, and where the user's history
 /// is in the shard's [`Journal`].
 #[derive(Debug, Default)]
 struct UserRecord {
     state: UserState,
-    /// The user's newest transaction.
-    newest: Option<Loc>,
+    /// Where the user's newest transactions are.
+    links: Links,
     /// Ledger entries written: the number of the next one.
     entries: u64,
-    /// Transactions kept.
-    transactions: u64,
-    /// Every [`MARK_EVERY`]th transaction: the number of its first ledger
-    /// entry, and where it is. A ledger page is read back from the first
-    /// mark past it, not from the newest transaction, so reading an old
-    /// page walks a bounded number of transactions.
+    /// Transactions kept that wrote ledger entries.
+    ledgered: u64,
+    /// Every [`MARK_EVERY`]th transaction with entries: the number of its
+    /// first entry, and where it is. A ledger page is read back from the
+    /// first mark past it, along the links between transactions with
+    /// entries (each holds at least one), so reading any page walks at
+    /// most `MARK_EVERY` transactions beyond the page's own.
     marks: Vec<(u64, Loc)>,
 }
 
-/// How often a user's transactions are marked (see [`UserRecord::marks`]):
-/// a mark costs 16 bytes, and a page read walks fewer than this many
-/// transactions beyond the page.
+/// How often a user's transactions with entries are marked (see
+/// [`UserRecord::marks`]): a mark costs 16 bytes.
 const MARK_EVERY: u64 = 16;
 
 /// A user as a shard's table keys them: with the keyed hash that picked
@@ -279,17 +278,21 @@ fn commit(
     }
     let first_seq = record.entries;
     let at = journal.keep(
-        record.newest,
+        key.user,
+        record.links,
         first_seq,
         outcome.at,
         &ledger,
         activity.map(|a| (a, &outcome)),
     );
-    record.newest = Some(at);
-    record.entries = first_seq.saturating_add(ledger.len() as u64);
-    record.transactions += 1;
-    if record.transactions % MARK_EVERY == 0 {
-        record.marks.push((first_seq, at));
+    record.links.newest = Some(at);
+    if !ledger.is_empty() {
+        record.links.newest_ledger = Some(at);
+        record.entries = first_seq.saturating_add(ledger.len() as u64);
+        record.ledgered += 1;
+        if record.ledgered % MARK_EVERY == 0 {
+            record.marks.push((first_seq, at));
+        }
     }
     if let (Some((ids, hash, collision)), Some(activity)) = (id, activity) {
         let recorded = Recorded { user: key.user, at };
@@ -308,22 +311,6 @@ impl UserRecord {
     /// Returns a meaningless value.
     fn touch(&self) -> u64 {
         self.state.touch()
-    }
-
-    /// The user's transactions from `from` back to the first, newest first.
-    fn walk<'j>(
-        from: Option<Loc>,
-        journal: &'j Journal,
-    ) -> impl Iterator<Item = Result<codec::Transaction<'j>, StoreError>> + 'j {
-        let mut next = from;
-        std::iter::from_fn(move || {
-            let at = next.take()?;
-            let transaction = journal.get(at);
-            if let Ok(t) = &transaction {
-                next = prev_of(t);
-            }
-            Some(transaction)
-        })
     }
 }
 
@@ -518,13 +505,14 @@ impl Store for MemoryStore {
         if from >= end {
             return Ok(Vec::new());
         }
-        // Back from the first mark at or past the page's end (fewer than
-        // `MARK_EVERY` transactions from it), or from the newest, to the
-        // transaction holding entry `from`.
+        // Back from the first mark at or past the page's end (at most
+        // `MARK_EVERY` transactions with entries from it), or from the
+        // newest with entries, to the transaction holding entry `from`.
         let mark = record.marks.partition_point(|&(seq, _)| seq < end);
-        let start = record.marks.get(mark).map(|&(_, at)| at).or(record.newest);
+        let start = record.marks.get(mark).map(|&(_, at)| at);
+        let start = start.or(record.links.newest_ledger);
         let mut page = Vec::new();
-        for transaction in UserRecord::walk(start, &shard.journal) {
+        for transaction in shard.journal.walk(start, Link::PrevLedger) {
             let transaction = transaction?;
             let first = transaction.head.first_seq;
             if first < end {
@@ -559,7 +547,7 @@ impl Store for MemoryStore {
             return Ok(Vec::new());
         };
         let mut activities = Vec::new();
-        for transaction in UserRecord::walk(record.newest, &shard.journal) {
+        for transaction in shard.journal.walk(record.links.newest, Link::Prev) {
             activities.extend(transaction?.activity(user)?);
         }
         activities.reverse();
@@ -570,6 +558,64 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::MemoryStore;
+    use super::journal::Link;
+    use crate::activity::{Activity, UserId};
+    use crate::ledger::{Currency, LedgerDraft, Reason};
+    use crate::outcome::Outcome;
+    use crate::store::{Commit, Store};
+
+    /// Activities past a cap write no entry; a ledger page is read along the
+    /// links between transactions with entries, so a long run of them is
+    /// never walked through.
+    #[test]
+    fn ledger_pages_skip_transactions_that_wrote_no_entry() {
+        let store = MemoryStore::new();
+        let user = UserId(5);
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let record = |i: u64, entries: i64| {
+            let a = Activity::new(format!("z{i}"), user, "k", at);
+            let ledger: Vec<_> = (0..entries)
+                .map(|n| LedgerDraft {
+                    currency: Currency::Xp,
+                    amount: n + 1,
+                    reason: Reason::Activity { kind: "k".into() },
+                })
+                .collect();
+            let outcome = Outcome::new(user, Some(a.id.clone()), at);
+            store
+                .transact(user, Some(&a), &mut |_| {
+                    Ok(Commit {
+                        outcome: outcome.clone(),
+                        ledger: ledger.clone(),
+                    })
+                })
+                .unwrap();
+        };
+        record(0, 1);
+        for i in 1..=2_000 {
+            record(i, 0);
+        }
+        record(2_001, 2);
+        let seqs: Vec<u64> = store
+            .ledger(user, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [0, 1, 2]);
+        assert_eq!(store.activities(user).unwrap().len(), 2_002);
+        let key = store.user_key(user);
+        let shard = store.user_shard(key);
+        let links = shard.users.get(&key).unwrap().links;
+        assert_eq!(
+            shard
+                .journal
+                .walk(links.newest_ledger, Link::PrevLedger)
+                .count(),
+            2
+        );
+        assert_eq!(shard.journal.walk(links.newest, Link::Prev).count(), 2_002);
+    }
 
     #[test]
     fn ids_whose_hashes_collide_stay_exact() {
