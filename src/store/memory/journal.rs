@@ -60,7 +60,7 @@ pub(super) enum Link {
 
 impl Link {
     /// Where the transaction before `transaction` along this link is.
-    pub(super) fn from(self, transaction: &Transaction<'_>) -> Option<Loc> {
+    pub(super) fn before(self, transaction: &Transaction<'_>) -> Option<Loc> {
         match self {
             Self::Prev => transaction.head.prev,
             Self::PrevLedger => transaction.head.prev_ledger,
@@ -164,7 +164,7 @@ impl Journal {
         let mut next = from;
         std::iter::from_fn(move || {
             let at = next.take()?;
-            let transaction = self.get(at).and_then(|t| match link.from(&t) {
+            let transaction = self.get(at).and_then(|t| match link.before(&t) {
                 Some(before) if before >= at => Err(StoreError::Corrupt(
                     "a kept transaction links forward".into(),
                 )),
@@ -219,9 +219,9 @@ mod tests {
     fn check(journal: &Journal, at: Loc, user: UserId, want: &Expected) {
         let kept = journal.get(at).unwrap();
         assert_eq!(kept.head.first_seq, want.first_seq);
-        assert_eq!(Link::Prev.from(&kept), want.links.newest);
+        assert_eq!(Link::Prev.before(&kept), want.links.newest);
         let ledger_link = (!want.ledger.is_empty()).then_some(want.links.newest_ledger);
-        assert_eq!(Link::PrevLedger.from(&kept), ledger_link.flatten());
+        assert_eq!(Link::PrevLedger.before(&kept), ledger_link.flatten());
         let id = want.activity.as_ref().map(|a| a.id.0.as_str());
         assert_eq!(kept.id().unwrap(), id);
         let entries: Vec<_> = want
