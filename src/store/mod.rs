@@ -107,6 +107,10 @@ pub trait Store: Send + Sync {
     /// already recorded, `step` does not run: an identical payload gives
     /// [`Transacted::Duplicate`] with the first outcome, a different one
     /// [`TransactError::Conflict`]. On any error nothing changes.
+    ///
+    /// The activity is kept as `user`'s: it should name `user` (the engine
+    /// always passes `activity.user`). One that names another user is read
+    /// back as `user`'s, so its repeat is a conflict, in every store here.
     fn transact(
         &self,
         user: UserId,

@@ -63,7 +63,7 @@ struct Implied;
 impl Implied {
     /// The activity happened at the transaction's instant.
     const ACTIVITY_AT: u8 = 1;
-    /// The outcome is the activity's user's.
+    /// The outcome is of the user the transaction is for.
     const OUTCOME_USER: u8 = 2;
     /// The outcome names the activity.
     const OUTCOME_ACTIVITY: u8 = 4;
@@ -128,10 +128,10 @@ pub(in crate::store) fn encode_transaction(
     if ledger_len > 0 {
         match head.prev_ledger {
             None => w.u8(LedgerLink::NONE),
-            Some(at) if Some(at) == head.prev => w.u8(LedgerLink::PREV),
-            Some(at) => {
+            Some(place) if Some(place) == head.prev => w.u8(LedgerLink::PREV),
+            Some(place) => {
                 w.u8(LedgerLink::AT);
-                w.u64(at);
+                w.u64(place);
             }
         }
     }
