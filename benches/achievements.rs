@@ -22,9 +22,9 @@ fn generated() -> Catalog {
     let mut entries = Vec::new();
     let mut push = |id: String, criterion: Rule| {
         entries.push(Achievement {
-            code: id.to_uppercase(),
+            code: id.to_uppercase().into(),
             name: id.clone(),
-            id,
+            id: id.into(),
             description: String::new(),
             icon: String::new(),
             animated_icon: None,

@@ -19,7 +19,7 @@
 //! assert!(err.contains("future_tolerance_secs"), "{err}");
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ use crate::activity::Activity;
 use crate::error::{ConfigError, ConfigProblem};
 use crate::leaderboard::{BoardSpec, Source, sparkle_boards};
 use crate::level::{LevelBand, LevelBands, LevelCurve};
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use crate::quest::QuestBook;
 use crate::streak::StreakRules;
 use crate::time::Tz;
@@ -61,11 +61,11 @@ pub struct Config {
     /// Lifetime metrics each activity kind increases by one
     /// (`post_created` → `posts`). An activity's own metric increments are
     /// added on top.
-    pub kind_metrics: BTreeMap<String, Vec<Name>>,
+    pub kind_metrics: NameMap<Vec<Name>>,
     /// Metrics activities report themselves (`Activity::with_metric`)
     /// beyond those of `kind_metrics`. Criteria, quests and boards may only
     /// read metrics listed here or in `kind_metrics`.
-    pub metrics: Vec<String>,
+    pub metrics: Vec<Name>,
     /// The time zone of users who have not set one.
     pub default_time_zone: Tz,
     /// How far (seconds) an activity's time may be ahead of `now` before it
@@ -89,9 +89,9 @@ struct RawConfig {
     #[serde(default)]
     boards: Vec<BoardSpec>,
     #[serde(default)]
-    kind_metrics: BTreeMap<String, Vec<Name>>,
+    kind_metrics: NameMap<Vec<Name>>,
     #[serde(default)]
-    metrics: Vec<String>,
+    metrics: Vec<Name>,
     #[serde(default = "utc")]
     default_time_zone: Tz,
     #[serde(default = "default_tolerance")]
@@ -114,7 +114,7 @@ impl TryFrom<RawConfig> for Config {
         for (i, board) in raw.boards.iter().enumerate() {
             if !ids.insert(board.id.as_str()) {
                 return Err(
-                    ConfigError::new("id", ConfigProblem::Duplicate(board.id.clone()))
+                    ConfigError::new("id", ConfigProblem::Duplicate(board.id.to_string()))
                         .within(format!("boards[{i}]")),
                 );
             }
@@ -131,7 +131,7 @@ impl TryFrom<RawConfig> for Config {
             .values()
             .flatten()
             .map(Name::as_str)
-            .chain(raw.metrics.iter().map(String::as_str))
+            .chain(raw.metrics.iter().map(Name::as_str))
             .collect();
         if let Some((entry, metric)) = raw.achievements.unknown_metric(|m| known.contains(m)) {
             return Err(ConfigError::new(
@@ -144,7 +144,7 @@ impl TryFrom<RawConfig> for Config {
             if !is_kind && !known.contains(quest.metric.as_str()) {
                 return Err(ConfigError::new(
                     format!("quests[{i}].metric"),
-                    ConfigProblem::Unknown(quest.metric.clone()),
+                    ConfigProblem::Unknown(quest.metric.to_string()),
                 ));
             }
         }
@@ -208,11 +208,11 @@ static SPARKLE: LazyLock<Config> = LazyLock::new(|| Config {
         ("watch_party_hosted", "watch_parties_hosted"),
     ]
     .into_iter()
-    .map(|(kind, metric)| (kind.to_owned(), vec![Name::new(metric)]))
+    .map(|(kind, metric)| (kind, vec![Name::new(metric)]))
     .collect(),
     metrics: vec![
-        "reactions_received".to_owned(),
-        "reactions_given".to_owned(),
+        Name::new("reactions_received"),
+        Name::new("reactions_given"),
     ],
     default_time_zone: Tz::UTC,
     future_tolerance_secs: 300,

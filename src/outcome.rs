@@ -106,7 +106,7 @@ pub enum Event {
     /// An admin revoked an achievement.
     AchievementRevoked {
         /// The achievement's id.
-        id: String,
+        id: Name,
     },
     /// A quest was completed in its current window (once per window).
     QuestCompleted(QuestCompleted),

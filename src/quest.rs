@@ -50,15 +50,15 @@ impl QuestWindow {
 #[serde(deny_unknown_fields)]
 pub struct QuestDef {
     /// Unique id.
-    pub id: String,
+    pub id: Name,
     /// Shown to users.
     pub name: String,
     /// A family for achievements that count quests of a kind ("daily").
     #[serde(default)]
-    pub family: Option<String>,
+    pub family: Option<Name>,
     /// What is counted: a metric's increments (`posts`) or activities of a
     /// kind (`post_created`).
-    pub metric: String,
+    pub metric: Name,
     /// How much completes it (at least 1).
     pub target: u64,
     /// When it resets.
@@ -138,7 +138,7 @@ impl QuestBook {
                 return at("id", ConfigProblem::Empty);
             }
             if !ids.insert(q.id.as_str()) {
-                return at("id", ConfigProblem::Duplicate(q.id.clone()));
+                return at("id", ConfigProblem::Duplicate(q.id.to_string()));
             }
             if q.metric.trim().is_empty() {
                 return at("metric", ConfigProblem::Empty);
@@ -154,10 +154,10 @@ impl QuestBook {
     /// reactions (15 XP).
     pub fn sparkle() -> Self {
         let daily = |id: &str, name: &str, metric: &str, target, xp| QuestDef {
-            id: id.to_owned(),
+            id: Name::new(id),
             name: name.to_owned(),
-            family: Some("daily".to_owned()),
-            metric: metric.to_owned(),
+            family: Some(Name::new("daily")),
+            metric: Name::new(metric),
             target,
             window: QuestWindow::Daily,
             xp,
@@ -213,7 +213,7 @@ impl QuestBook {
                 // an earlier activity look late.
                 None => state
                     .progress
-                    .entry(Name::new(&quest.id))
+                    .entry(quest.id.clone())
                     .or_insert(QuestProgress {
                         window,
                         count: 0,
@@ -238,14 +238,11 @@ impl QuestBook {
                 progress.completed = true;
                 state.completed_total = state.completed_total.saturating_add(1);
                 if let Some(family) = &quest.family {
-                    let n = state
-                        .completed_by_family
-                        .entry(Name::new(family))
-                        .or_default();
+                    let n = state.completed_by_family.entry(family.clone()).or_default();
                     *n = n.saturating_add(1);
                 }
                 done.push(QuestCompleted {
-                    quest: Name::new(&quest.id),
+                    quest: quest.id.clone(),
                     window,
                     xp: quest.xp,
                     points: quest.points,

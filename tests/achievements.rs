@@ -102,7 +102,7 @@ fn noon() -> DateTime<Utc> {
 fn entry(id: &str, criterion: Criterion) -> Achievement {
     Achievement {
         id: id.into(),
-        code: id.to_uppercase(),
+        code: id.to_uppercase().into(),
         name: id.into(),
         description: String::new(),
         icon: String::new(),

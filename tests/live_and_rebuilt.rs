@@ -304,7 +304,7 @@ fn fuzz_boards(with_modes: bool) -> Vec<BoardSpec> {
     out
 }
 
-fn snapshot(engine: &Engine, ids: &[String]) -> Vec<(String, Vec<(u64, u64)>)> {
+fn snapshot(engine: &Engine, ids: &[gamify::Name]) -> Vec<(gamify::Name, Vec<(u64, u64)>)> {
     ids.iter()
         .map(|id| {
             let b = engine.board(id).unwrap();
@@ -325,7 +325,7 @@ fn snapshot(engine: &Engine, ids: &[String]) -> Vec<(String, Vec<(u64, u64)>)> {
 fn run(seed: u64, with_modes: bool, admin: bool) -> Option<String> {
     let mut config = Config::sparkle();
     config.boards = fuzz_boards(with_modes);
-    let ids: Vec<String> = config.boards.iter().map(|b| b.id.clone()).collect();
+    let ids: Vec<gamify::Name> = config.boards.iter().map(|b| b.id.clone()).collect();
     let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
     let clock = Arc::new(FakeClock::new(t0()));
     let engine = Engine::builder(config.clone())

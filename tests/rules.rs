@@ -20,7 +20,7 @@ const ZONES: [Tz; 4] = [
 fn rules() -> XpRules {
     let mut rules = XpRules::sparkle();
     rules.kinds.insert(
-        "capped".into(),
+        "capped",
         KindRule {
             xp: 7,
             daily_cap: Some(30),
@@ -30,7 +30,7 @@ fn rules() -> XpRules {
         },
     );
     rules.kinds.insert(
-        "cooled".into(),
+        "cooled",
         KindRule {
             xp: 5,
             cooldown_secs: Some(600),

@@ -1,7 +1,7 @@
 //! The validated catalog and its index from "what changed" to "which
 //! achievements can it affect".
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock};
 
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::criterion::{Criterion, Trigger};
 use super::{Achievement, Rarity};
 use crate::error::{ConfigError, ConfigProblem};
+use crate::name::{Name, NameMap};
 
 /// A word-at-a-time multiplicative hash (the FxHash scheme): metric and
 /// kind names hash in a few nanoseconds instead of SipHash's tens. The keys
@@ -99,7 +100,7 @@ pub struct Catalog {
     pub(super) entries: Vec<Achievement>,
     /// The entries' ids, shared by progress reports.
     pub(super) ids: Vec<Arc<str>>,
-    pub(super) groups: BTreeMap<String, Vec<String>>,
+    pub(super) groups: NameMap<Vec<Name>>,
     pub(super) by_id: FastMap<u32>,
     pub(super) index: Index,
 }
@@ -118,7 +119,7 @@ impl Eq for Catalog {}
 struct RawCatalog {
     achievements: Vec<Achievement>,
     #[serde(default)]
-    groups: BTreeMap<String, Vec<String>>,
+    groups: NameMap<Vec<Name>>,
 }
 
 impl TryFrom<RawCatalog> for Catalog {
@@ -146,13 +147,13 @@ static SPARKLE: LazyLock<Catalog> = LazyLock::new(|| {
 impl Catalog {
     /// Validate `entries` into a catalog.
     pub fn new(entries: Vec<Achievement>) -> Result<Self, ConfigError> {
-        Self::with_groups(entries, BTreeMap::new())
+        Self::with_groups(entries, NameMap::new())
     }
 
     /// Validate `entries` and named `groups` of their ids.
     pub fn with_groups(
         entries: Vec<Achievement>,
-        groups: BTreeMap<String, Vec<String>>,
+        groups: NameMap<Vec<Name>>,
     ) -> Result<Self, ConfigError> {
         let mut by_id = FastMap::default();
         let mut codes = BTreeSet::new();
@@ -161,16 +162,16 @@ impl Catalog {
             if e.id.trim().is_empty() {
                 return Err(ConfigError::new(field("id"), ConfigProblem::Empty));
             }
-            if by_id.insert(e.id.clone(), i as u32).is_some() {
+            if by_id.insert(e.id.to_string(), i as u32).is_some() {
                 return Err(ConfigError::new(
                     field("id"),
-                    ConfigProblem::Duplicate(e.id.clone()),
+                    ConfigProblem::Duplicate(e.id.to_string()),
                 ));
             }
             if !e.code.is_empty() && !codes.insert(e.code.as_str()) {
                 return Err(ConfigError::new(
                     format!("achievements[{}].code", e.id),
-                    ConfigProblem::Duplicate(e.code.clone()),
+                    ConfigProblem::Duplicate(e.code.to_string()),
                 ));
             }
         }
@@ -180,10 +181,10 @@ impl Catalog {
         check_cycles(&entries, &by_id)?;
         for (name, ids) in &groups {
             for (j, id) in ids.iter().enumerate() {
-                if !by_id.contains_key(id) {
+                if !by_id.contains_key(id.as_str()) {
                     return Err(ConfigError::new(
                         format!("groups.{name}[{j}]"),
-                        ConfigProblem::Unknown(id.clone()),
+                        ConfigProblem::Unknown(id.to_string()),
                     ));
                 }
             }
@@ -232,7 +233,7 @@ impl Catalog {
     }
 
     /// Named groups of ids (beginner, content, social, dedication).
-    pub fn groups(&self) -> &BTreeMap<String, Vec<String>> {
+    pub fn groups(&self) -> &NameMap<Vec<Name>> {
         &self.groups
     }
 
@@ -268,7 +269,7 @@ impl Catalog {
                 .leaves()
                 .into_iter()
                 .find_map(|leaf| match leaf.trigger() {
-                    Some(Trigger::Metric(m)) if !known(m) => Some((e.id.clone(), m.to_owned())),
+                    Some(Trigger::Metric(m)) if !known(m) => Some((e.id.to_string(), m.to_owned())),
                     _ => None,
                 })
         })
@@ -382,8 +383,8 @@ fn check_cycles(entries: &[Achievement], by_id: &FastMap<u32>) -> Result<(), Con
                     let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
                     let cycle = stack[from..]
                         .iter()
-                        .map(|(n, _)| entries[*n].id.clone())
-                        .chain([entries[next].id.clone()]);
+                        .map(|(n, _)| entries[*n].id.to_string())
+                        .chain([entries[next].id.to_string()]);
                     return Err(ConfigError::new(
                         format!("achievements[{}].prerequisites", entries[next].id),
                         ConfigProblem::Cycle(cycle.collect()),

@@ -57,9 +57,9 @@ pub struct Change<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unlock {
     /// Its id.
-    pub id: String,
+    pub id: Name,
     /// Its code.
-    pub code: String,
+    pub code: Name,
     /// Its name.
     pub name: String,
     /// The tier (0-based) for tiered achievements.
@@ -386,7 +386,7 @@ impl Catalog {
             .position(id)
             .ok_or_else(|| AchievementError::Unknown(id.to_owned()))?;
         let e = &self.entries[i];
-        state.revoked.insert(Name::new(&e.id));
+        state.revoked.insert(e.id.clone());
         let Some(removed) = state.unlocked.remove(id) else {
             return Ok(None);
         };
@@ -414,7 +414,7 @@ impl Catalog {
             Some(c) => c,
             None => state
                 .counters
-                .entry(Name::new(&e.id))
+                .entry(e.id.clone())
                 .or_insert_with(|| vec![(NaiveDate::MIN, 0); n]),
         };
         // Counting leaves in order, paired with the counters (walked, not
@@ -596,7 +596,7 @@ fn unlock(
     at: DateTime<Utc>,
 ) -> Unlock {
     let score = e.rarity.score();
-    let entry = state.unlocked.entry(Name::new(&e.id)).or_insert(Unlocked {
+    let entry = state.unlocked.entry(e.id.clone()).or_insert(Unlocked {
         at,
         tiers: 0,
         granted: false,

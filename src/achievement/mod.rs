@@ -41,6 +41,8 @@ mod state;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::name::Name;
+
 pub use catalog::Catalog;
 pub use criterion::{Criterion, LocalWindow};
 pub use evaluate::{AchievementError, AchievementProgress, Change, Evaluation, Facts, Unlock};
@@ -150,9 +152,9 @@ impl Availability {
 #[serde(deny_unknown_fields)]
 pub struct Achievement {
     /// Unique id (`ach_first_post`).
-    pub id: String,
+    pub id: Name,
     /// Unique code (`FIRST_POST`).
-    pub code: String,
+    pub code: Name,
     /// Shown to users.
     pub name: String,
     /// Shown to users.

@@ -263,7 +263,7 @@ pub(super) fn grant(
             currency: Currency::Xp,
             amount: 0,
             reason: Reason::Granted {
-                achievement: Name::new(&unlock.id),
+                achievement: unlock.id.clone(),
             },
         });
         crate::step::credit_unlocks(
@@ -314,7 +314,7 @@ pub(super) fn revoke(
             currency: Currency::Xp,
             amount: 0,
             reason: Reason::Revoked {
-                achievement: Name::new(&unlock.id),
+                achievement: unlock.id.clone(),
             },
         });
         events.push(Event::AchievementRevoked { id: unlock.id });

@@ -19,6 +19,7 @@ use smallvec::SmallVec;
 use crate::activity::UserId;
 use crate::config::Config;
 use crate::leaderboard::{Board, BoardSpec, Change, RankPolicy, ScoreMode};
+use crate::name::Name;
 use crate::outcome::Outcome;
 use crate::state::UserState;
 use crate::step::{source_change, source_total};
@@ -129,7 +130,7 @@ impl Boards {
         self.slots.len()
     }
 
-    pub(crate) fn ids(&self) -> Vec<String> {
+    pub(crate) fn ids(&self) -> Vec<Name> {
         self.slots.iter().map(|s| s.spec.id.clone()).collect()
     }
 

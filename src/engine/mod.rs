@@ -22,6 +22,7 @@ pub use stats::{AchievementSummary, BoardStanding, StreakSummary, UserStats};
 
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::config::Config;
+use crate::name::Name;
 use crate::outcome::Outcome;
 use crate::sink::EventSink;
 use crate::step::StepError;
@@ -353,7 +354,7 @@ impl Engine {
     }
 
     /// The ids of the configured boards, in configuration order.
-    pub fn board_ids(&self) -> Vec<String> {
+    pub fn board_ids(&self) -> Vec<Name> {
         self.boards.ids()
     }
 

@@ -9,6 +9,7 @@ use crate::achievement::{AchievementProgress, Rarity};
 use crate::activity::{Metrics, UserId};
 use crate::ledger::LedgerEntry;
 use crate::level::{Level, Progress};
+use crate::name::Name;
 use crate::state::UserState;
 use crate::step::facts;
 use crate::store::StoreError;
@@ -79,7 +80,7 @@ pub struct StreakSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoardStanding {
     /// The board's id.
-    pub board: String,
+    pub board: Name,
     /// The rank (by the board's policy).
     pub rank: u64,
     /// The score.

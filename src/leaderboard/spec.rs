@@ -4,6 +4,7 @@ use chrono::Weekday;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, ConfigProblem};
+use crate::name::Name;
 use crate::time::{PeriodKind, Tz};
 
 /// What feeds a board.
@@ -108,7 +109,7 @@ pub enum ScoreMode {
 #[serde(try_from = "RawBoardSpec")]
 pub struct BoardSpec {
     /// Unique id.
-    pub id: String,
+    pub id: Name,
     /// Shown to users.
     pub name: String,
     /// What it ranks.
@@ -132,7 +133,7 @@ pub struct BoardSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBoardSpec {
-    id: String,
+    id: Name,
     #[serde(default)]
     name: String,
     source: Source,
@@ -181,7 +182,7 @@ impl TryFrom<RawBoardSpec> for BoardSpec {
         }
         Ok(Self {
             name: if raw.name.is_empty() {
-                raw.id.clone()
+                raw.id.to_string()
             } else {
                 raw.name
             },
@@ -201,10 +202,10 @@ impl TryFrom<RawBoardSpec> for BoardSpec {
 impl BoardSpec {
     /// A board with the defaults: competition ranks, increments, UTC, no
     /// bounds, the previous window's top 100 kept.
-    pub fn new(id: impl Into<String>, source: Source, window: BoardWindow) -> Self {
+    pub fn new(id: impl Into<Name>, source: Source, window: BoardWindow) -> Self {
         let id = id.into();
         Self {
-            name: id.clone(),
+            name: id.to_string(),
             id,
             source,
             window,

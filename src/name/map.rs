@@ -223,6 +223,23 @@ impl<K: Into<Name>, V, const N: usize> From<[(K, V); N]> for NameMap<V> {
     }
 }
 
+impl<V> std::ops::Index<&str> for NameMap<V> {
+    type Output = V;
+
+    /// The value of `key`.
+    ///
+    /// # Panics
+    ///
+    /// If `key` is absent, as a `BTreeMap` does; [`get`](NameMap::get)
+    /// returns an `Option` instead.
+    fn index(&self, key: &str) -> &V {
+        match self.get(key) {
+            Some(value) => value,
+            None => panic!("no entry `{key}` in the map"),
+        }
+    }
+}
+
 impl<'a, V> IntoIterator for &'a NameMap<V> {
     type Item = (&'a Name, &'a V);
     type IntoIter =
@@ -279,5 +296,6 @@ mod tests {
         assert_eq!(serde_json::from_str::<NameMap<u64>>(&json).unwrap(), ours);
         let from: NameMap<u64> = [("b", 1), ("a", 2), ("b", 3)].into();
         assert_eq!(format!("{from:?}"), r#"{"a": 2, "b": 3}"#);
+        assert_eq!(from["b"], 3);
     }
 }

@@ -9,7 +9,6 @@ use super::{Books, Events, NO_ATTRIBUTES};
 use crate::achievement::{Change, Evaluation, Facts};
 use crate::config::Config;
 use crate::ledger::{Currency, Reason};
-use crate::name::Name;
 use crate::outcome::Event;
 use crate::state::UserState;
 use crate::time::Tz;
@@ -159,7 +158,7 @@ pub(crate) fn credit_unlocks(
     let unlocked = !evaluation.unlocked.is_empty();
     for unlock in evaluation.unlocked {
         let reason = || Reason::Achievement {
-            achievement: Name::new(&unlock.id),
+            achievement: unlock.id.clone(),
         };
         books.credit(state, Currency::Xp, unlock.xp, reason);
         books.credit(state, Currency::Points, unlock.points, reason);

@@ -7,7 +7,6 @@ use smallvec::SmallVec;
 
 use crate::config::Config;
 use crate::leaderboard::{RankPolicy, ScoreMode, Source};
-use crate::name::Name;
 use crate::outcome::Totals;
 use crate::state::{UserState, WindowGain};
 use crate::time::{PeriodKind, Tz, local_date};
@@ -70,7 +69,7 @@ pub(crate) fn record_windows(
         let Some(kind) = board.window.period_kind() else {
             // An all-time board shows the total, which changed.
             if board.policy == RankPolicy::Ordinal {
-                state.reached.insert(Name::new(&board.id), at);
+                state.reached.insert(board.id.clone(), at);
             }
             continue;
         };
@@ -97,7 +96,7 @@ pub(crate) fn record_windows(
                 }
                 gain
             }
-            None => state.windows.entry(Name::new(&board.id)).or_insert(fresh),
+            None => state.windows.entry(board.id.clone()).or_insert(fresh),
         };
         let before = gain.amount;
         gain.amount = match board.mode {
@@ -106,7 +105,7 @@ pub(crate) fn record_windows(
             ScoreMode::KeepBest => gain.amount.max(after),
         };
         if board.policy == RankPolicy::Ordinal && gain.amount != before {
-            state.reached.insert(Name::new(&board.id), at);
+            state.reached.insert(board.id.clone(), at);
         }
     }
 }

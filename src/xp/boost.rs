@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::PERMILLE;
 use crate::activity::UserId;
 use crate::error::{ConfigError, ConfigProblem};
+use crate::name::Name;
 
 /// The smallest multiplier one boost may have: one thousandth.
 const MIN_BOOST: f64 = 0.001;
@@ -32,7 +33,7 @@ pub struct Boost {
     pub users: Vec<UserId>,
     /// Only these activity kinds (empty: every kind).
     #[serde(default)]
-    pub kinds: Vec<String>,
+    pub kinds: Vec<Name>,
 }
 
 impl Boost {
@@ -144,7 +145,7 @@ mod tests {
             starts: Utc.with_ymd_and_hms(2026, 5, 2, 0, 0, 0).unwrap(),
             ends: Utc.with_ymd_and_hms(2026, 5, 4, 0, 0, 0).unwrap(),
             users: vec![],
-            kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+            kinds: kinds.iter().map(Name::new).collect(),
         }
     }
 

@@ -216,7 +216,7 @@ mod tests {
 
     fn rules(rule: KindRule) -> XpRules {
         let mut rules = XpRules::sparkle();
-        rules.kinds.insert("comment_created".into(), rule);
+        rules.kinds.insert("comment_created", rule);
         rules
     }
 

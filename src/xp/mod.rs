@@ -32,8 +32,6 @@
 mod boost;
 mod limits;
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +40,7 @@ pub use limits::{KindCounters, Limit, Limited, RuleState};
 
 use crate::activity::{Activity, UserId};
 use crate::error::{ConfigError, ConfigProblem};
-use crate::name::Name;
+use crate::name::{Name, NameMap};
 use crate::time::{PeriodKind, Tz, local_date};
 
 /// The largest quantity one activity may carry (`per` rules).
@@ -62,7 +60,7 @@ pub struct KindRule {
     /// If set, the activity's metric or attribute of this name is a
     /// quantity that multiplies `xp` and `points` (a batch of 40 reactions
     /// received). It must be between 0 and [`MAX_QUANTITY`].
-    pub per: Option<String>,
+    pub per: Option<Name>,
     /// At most this much XP of this kind per local day.
     ///
     /// Per local date in the user's zone: a user who moves east starts the
@@ -82,7 +80,7 @@ pub struct KindRule {
 #[serde(try_from = "RawXpRules")]
 pub struct XpRules {
     /// The rule of each activity kind; kinds not listed are refused.
-    pub kinds: BTreeMap<String, KindRule>,
+    pub kinds: NameMap<KindRule>,
     /// Time-limited multipliers.
     pub boosts: Vec<Boost>,
     /// How several active boosts combine.
@@ -96,7 +94,7 @@ pub struct XpRules {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawXpRules {
-    kinds: BTreeMap<String, KindRule>,
+    kinds: NameMap<KindRule>,
     #[serde(default)]
     boosts: Vec<Boost>,
     #[serde(default)]
@@ -252,7 +250,7 @@ impl XpRules {
                 xp,
                 ..KindRule::default()
             };
-            (kind.to_owned(), rule)
+            (kind, rule)
         })
         .collect();
         Self {
@@ -343,7 +341,7 @@ fn quantity(rule: &KindRule, activity: &Activity) -> Result<u64, AwardError> {
     let value = match activity.attribute(name) {
         Some(v) => u64::try_from(v).map_err(|_| AwardError::NegativeQuantity {
             kind: activity.kind.to_string(),
-            name: name.clone(),
+            name: name.to_string(),
             value: v,
         })?,
         None => activity.metric(name),
@@ -351,7 +349,7 @@ fn quantity(rule: &KindRule, activity: &Activity) -> Result<u64, AwardError> {
     if value > MAX_QUANTITY {
         return Err(AwardError::QuantityOutOfRange {
             kind: activity.kind.to_string(),
-            name: name.clone(),
+            name: name.to_string(),
             value,
         });
     }

@@ -246,8 +246,8 @@ fn read_event(r: &mut Reader<'_>) -> Result<Event, StoreError> {
         },
         2 => Event::LevelDown { level: r.u32()? },
         3 => Event::AchievementUnlocked(Unlock {
-            id: r.str()?,
-            code: r.str()?,
+            id: r.name()?,
+            code: r.name()?,
             name: r.str()?,
             tier: r.option(Reader::u32)?,
             rarity: match r.u8()? {
@@ -274,7 +274,7 @@ fn read_event(r: &mut Reader<'_>) -> Result<Event, StoreError> {
                 })
             })?,
         },
-        5 => Event::AchievementRevoked { id: r.str()? },
+        5 => Event::AchievementRevoked { id: r.name()? },
         6 => Event::QuestCompleted(QuestCompleted {
             quest: r.name()?,
             window: r.date()?,
