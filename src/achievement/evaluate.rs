@@ -169,17 +169,25 @@ fn lookup<'m, V>(map: &'m super::catalog::FastMap<V>, key: &str) -> Option<&'m V
 }
 
 fn progress(id: &Arc<str>, current: u64, target: u64, unlocked: bool) -> AchievementProgress {
-    let fraction = if unlocked || target == 0 {
-        1.0
-    } else {
-        (current as f64 / target as f64).min(1.0)
-    };
     AchievementProgress {
         id: Arc::clone(id),
         current,
         target,
-        fraction,
+        fraction: AchievementProgress::fraction_of(current, target, unlocked),
         unlocked,
+    }
+}
+
+impl AchievementProgress {
+    /// The fraction done of `current` towards `target`: 1 once unlocked
+    /// (or when there is nothing to reach), else at most 1. A store's
+    /// encoding relies on it to leave fractions out that it gives.
+    pub(crate) fn fraction_of(current: u64, target: u64, unlocked: bool) -> f64 {
+        if unlocked || target == 0 {
+            1.0
+        } else {
+            (current as f64 / target as f64).min(1.0)
+        }
     }
 }
 

@@ -19,10 +19,14 @@
 //!   a byte of [`Implied`] flags; the activity's instant unless it is the
 //!   transaction's; its metric increments and attributes; the outcome's
 //!   user and activity unless they are the activity's; the outcome's
-//!   events and totals.
+//!   events and totals, in the shorter forms the activity allows (its
+//!   award without the kind and instants the activity gives, progress
+//!   without the fractions the evaluator derives, the totals' metric
+//!   changes as a reference to the event's; see `outcome::Known`).
 
 use chrono::{DateTime, Utc};
 
+use super::outcome::Known;
 use super::wire::{Reader, Writer};
 use super::{
     read_activity_payload, read_entries, read_outcome_body, write_activity_payload, write_entries,
@@ -115,7 +119,11 @@ pub(in crate::store) fn encode_transaction(
         if implied & Implied::OUTCOME_ACTIVITY == 0 {
             parts.option(outcome.activity.as_ref(), |w, id| w.str(&id.0));
         }
-        write_outcome_body(&mut parts, &outcome.events, &outcome.totals);
+        let known = Known {
+            kind: &activity.kind,
+            at: activity.at,
+        };
+        write_outcome_body(&mut parts, &outcome.events, &outcome.totals, Some(known));
     }
     let kept_len = parts.len() - ledger_len;
     let parts = parts.finish();
@@ -233,7 +241,11 @@ impl<'a> Transaction<'a> {
                 0 => r.option(|r| r.name().map(ActivityId))?,
                 _ => Some(activity.id.clone()),
             };
-            let outcome = read_outcome_body(r, Outcome::new(user, id, self.at))?;
+            let known = Known {
+                kind: &activity.kind,
+                at: activity.at,
+            };
+            let outcome = read_outcome_body(r, Outcome::new(user, id, self.at), Some(known))?;
             r.end()?;
             Ok(outcome)
         })
@@ -384,6 +396,144 @@ mod tests {
                 let mut corrupt = bytes.clone();
                 corrupt[i] = b;
                 // Whatever it reads as, it must not panic.
+                let _ = read_all(&corrupt);
+            }
+        }
+    }
+
+    /// A step's own outcome of a first post: an award of the activity,
+    /// achievement progress with the fractions the evaluator gives, and
+    /// the same metric changes in its event and its totals.
+    fn first_post() -> (Activity, Outcome, Vec<LedgerDraft>) {
+        let config = crate::config::Config::sparkle();
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap();
+        let mut state = crate::state::UserState::default();
+        let post = Activity::new("p1", UserId(4), "post_created", at);
+        let commit = crate::step::step(&config, &mut state, &post, at).unwrap();
+        (post, commit.outcome, commit.ledger)
+    }
+
+    fn award(o: &mut Outcome) -> &mut crate::xp::Award {
+        o.events
+            .iter_mut()
+            .find_map(|e| match e {
+                crate::outcome::Event::XpAwarded { award, .. } => Some(award),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    /// The short forms (an award of the activity, derived fractions, the
+    /// totals' metrics as the event's) are written only where they hold:
+    /// any outcome reads back exactly, and one that breaks an implication
+    /// takes the longer form.
+    #[test]
+    fn short_forms_are_used_only_where_they_hold() {
+        use crate::outcome::Event;
+
+        let (activity, outcome, ledger) = first_post();
+        let has_progress = |o: &Outcome| {
+            o.events.iter().any(
+                |e| matches!(e, Event::AchievementProgress { progress } if !progress.is_empty()),
+            )
+        };
+        assert!(has_progress(&outcome));
+        assert!(!outcome.totals.metrics.is_empty());
+        let encoded_len = |o: &Outcome| {
+            let (mut bytes, mut part) = (Vec::new(), Vec::new());
+            let head = Head {
+                prev: None,
+                prev_ledger: None,
+                first_seq: 0,
+            };
+            let at = o.at;
+            let kept = Some((&activity, o));
+            encode_transaction(&mut bytes, &mut part, UserId(4), head, at, &ledger, kept);
+            let read = Transaction::read(&bytes).unwrap();
+            assert_eq!(
+                read.activity_and_outcome(UserId(4)).unwrap(),
+                Some((activity.clone(), o.clone()))
+            );
+            bytes.len()
+        };
+        let short = encoded_len(&outcome);
+        type Change = fn(&mut Outcome);
+        let longer: [(&str, Change); 6] = [
+            ("another kind", |o| award(o).kind = "comment_created".into()),
+            ("another instant", |o| {
+                award(o).at -= chrono::TimeDelta::seconds(1);
+            }),
+            ("credited more than awarded", |o| {
+                if let Some(Event::XpAwarded { amount, .. }) = o.events.first_mut() {
+                    *amount += 1;
+                }
+            }),
+            ("a week not of its day", |o| {
+                award(o).week -= chrono::TimeDelta::days(7);
+            }),
+            ("a fraction of its own", |o| {
+                for e in &mut o.events {
+                    if let Event::AchievementProgress { progress } = e {
+                        progress[0].fraction = 0.123;
+                    }
+                }
+            }),
+            ("totals unlike the event", |o| {
+                o.totals.metrics[0].total += 1
+            }),
+        ];
+        for (what, change) in longer {
+            let mut changed = outcome.clone();
+            change(&mut changed);
+            assert!(encoded_len(&changed) > short, "{what}");
+        }
+        // Still short, read back exactly: a day after the instant's UTC
+        // date (a zone ahead of UTC), and totals with no event to name.
+        let mut ahead = outcome.clone();
+        let next = award(&mut ahead).day.succ_opt().unwrap();
+        award(&mut ahead).day = next;
+        award(&mut ahead).week = crate::time::PeriodKind::ISO_WEEK.of_date(next).first_day();
+        encoded_len(&ahead);
+        let mut no_event = outcome.clone();
+        no_event
+            .events
+            .retain(|e| !matches!(e, Event::MetricsIncremented { .. }));
+        encoded_len(&no_event);
+    }
+
+    #[test]
+    fn a_cut_or_corrupt_short_form_is_an_error_not_a_panic() {
+        let (activity, outcome, ledger) = first_post();
+        let (mut bytes, mut part) = (Vec::new(), Vec::new());
+        let head = Head {
+            prev: Some(3),
+            prev_ledger: Some(3),
+            first_seq: 1,
+        };
+        let kept = Some((&activity, &outcome));
+        encode_transaction(
+            &mut bytes,
+            &mut part,
+            UserId(4),
+            head,
+            outcome.at,
+            &ledger,
+            kept,
+        );
+        let read_all = |bytes: &[u8]| -> Result<(), crate::store::StoreError> {
+            let t = Transaction::read(bytes)?;
+            t.ledger(UserId(4))?;
+            t.activity_and_outcome(UserId(4))?;
+            Ok(())
+        };
+        assert!(read_all(&bytes).is_ok());
+        for cut in 0..bytes.len() {
+            assert!(read_all(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        for i in 0..bytes.len() {
+            for b in [0x00, 0x01, 0x0e, 0x0f, 0x7f, 0x80, 0xff] {
+                let mut corrupt = bytes.clone();
+                corrupt[i] = b;
                 let _ = read_all(&corrupt);
             }
         }

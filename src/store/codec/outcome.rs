@@ -8,13 +8,17 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+
 use super::wire::{Reader, Writer};
 use crate::achievement::{AchievementProgress, Rarity, Unlock};
 use crate::activity::{ActivityId, UserId};
+use crate::name::Name;
 use crate::outcome::{Event, MetricChange, Outcome, Totals};
 use crate::quest::QuestCompleted;
 use crate::store::StoreError;
 use crate::streak::StreakChange;
+use crate::time::PeriodKind;
 use crate::xp::{Award, Limit, Limited};
 
 fn write_metric_changes(w: &mut Writer, changes: &[MetricChange]) {
@@ -55,13 +59,61 @@ fn write_outcome(w: &mut Writer, outcome: &Outcome) {
     w.u64(user.0);
     w.option(activity.as_ref(), |w, id| w.str(&id.0));
     w.instant(*at);
-    write_outcome_body(w, events, totals);
+    write_outcome_body(w, events, totals, None);
+}
+
+/// What the journal knows of an outcome before reading it: the activity
+/// it is the first outcome of. Given it, [`write_outcome_body`] leaves out
+/// what the activity and the rest of the outcome imply (see
+/// [`Tag::XP_AWARDED_IMPLIED`], [`Tag::PROGRESS_DERIVED`] and
+/// [`TotalMetrics`]). Only `MemoryStore`'s journal, which lives and dies
+/// with the process, writes with it: no stored blob ever holds what it
+/// leaves out, and no older build has to read it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Known<'a> {
+    /// The activity's kind, which its award names.
+    pub(super) kind: &'a str,
+    /// The activity's instant, which its award names.
+    pub(super) at: DateTime<Utc>,
+}
+
+/// Event tags written only with [`Known`].
+struct Tag;
+
+impl Tag {
+    /// An XP award of the known activity, at its instant, in the ISO week
+    /// of its day, crediting what it granted: its day as days from the
+    /// instant's UTC date, then the award from its base on.
+    const XP_AWARDED_IMPLIED: u8 = 14;
+    /// Achievement progress whose every fraction is the one
+    /// [`AchievementProgress::fraction_of`] gives: the fractions are left
+    /// out (eight bytes an entry).
+    const PROGRESS_DERIVED: u8 = 15;
+}
+
+/// How the totals' metric changes are written with [`Known`]: a step
+/// reports the same list in its `MetricsIncremented` event and in its
+/// totals, so the second is mostly a reference to the first.
+struct TotalMetrics;
+
+impl TotalMetrics {
+    const LISTED: u8 = 0;
+    const AS_EVENT: u8 = 1;
 }
 
 /// An outcome's events and totals: what [`write_outcome`] writes after
-/// its user, activity and instant.
-pub(super) fn write_outcome_body(w: &mut Writer, events: &[Event], totals: &Totals) {
-    w.seq(events, write_event);
+/// its user, activity and instant; with `known`, leaving out what that
+/// implies.
+pub(super) fn write_outcome_body(
+    w: &mut Writer,
+    events: &[Event],
+    totals: &Totals,
+    known: Option<Known<'_>>,
+) {
+    match known {
+        Some(known) => w.seq(events, |w, e| write_known_event(w, e, known)),
+        None => w.seq(events, write_event),
+    }
     let Totals {
         xp,
         points,
@@ -77,7 +129,55 @@ pub(super) fn write_outcome_body(w: &mut Writer, events: &[Event], totals: &Tota
     w.u64(*xp_after);
     w.u64(*points_after);
     w.u64(*achievement_score_after);
+    if known.is_some() {
+        if event_metrics(events) == Some(metrics.as_slice()) {
+            w.u8(TotalMetrics::AS_EVENT);
+            return;
+        }
+        w.u8(TotalMetrics::LISTED);
+    }
     write_metric_changes(w, metrics);
+}
+
+/// The metric changes of an outcome's `MetricsIncremented` event.
+fn event_metrics(events: &[Event]) -> Option<&[MetricChange]> {
+    events.iter().find_map(|e| match e {
+        Event::MetricsIncremented { metrics } => Some(metrics.as_slice()),
+        _ => None,
+    })
+}
+
+/// An event, written knowing the activity: in the shorter form where one
+/// applies, else as [`write_event`] writes it.
+fn write_known_event(w: &mut Writer, event: &Event, known: Known<'_>) {
+    match event {
+        Event::XpAwarded { amount, award }
+            if award.kind == known.kind
+                && award.at == known.at
+                && *amount == award.xp
+                && award.week == PeriodKind::ISO_WEEK.of_date(award.day).first_day() =>
+        {
+            w.u8(Tag::XP_AWARDED_IMPLIED);
+            let days = award.day.signed_duration_since(known.at.date_naive());
+            w.i64(days.num_days());
+            write_award_from_base(w, award);
+        }
+        Event::AchievementProgress { progress }
+            if progress.iter().all(|p| {
+                let derived = AchievementProgress::fraction_of(p.current, p.target, p.unlocked);
+                derived.to_bits() == p.fraction.to_bits()
+            }) =>
+        {
+            w.u8(Tag::PROGRESS_DERIVED);
+            w.seq(progress, |w, p| {
+                w.str(&p.id);
+                w.u64(p.current);
+                w.u64(p.target);
+                w.bool(p.unlocked);
+            });
+        }
+        _ => write_event(w, event),
+    }
 }
 
 /// What [`encode_outcome`] wrote.
@@ -93,23 +193,42 @@ fn read_outcome(r: &mut Reader<'_>) -> Result<Outcome, StoreError> {
     let user = UserId(r.u64()?);
     let activity = r.option(|r| r.name().map(ActivityId))?;
     let at = r.instant()?;
-    read_outcome_body(r, Outcome::new(user, activity, at))
+    read_outcome_body(r, Outcome::new(user, activity, at), None)
 }
 
-/// What [`write_outcome_body`] wrote, into `outcome`.
+/// What [`write_outcome_body`] wrote, into `outcome`, given the same
+/// `known`.
 pub(super) fn read_outcome_body(
     r: &mut Reader<'_>,
     outcome: Outcome,
+    known: Option<Known<'_>>,
 ) -> Result<Outcome, StoreError> {
-    let events = r.seq(read_event)?;
-    let totals = Totals {
+    let events = r.seq(|r| match known {
+        Some(known) => read_known_event(r, known),
+        None => read_event(r),
+    })?;
+    let mut totals = Totals {
         xp: r.i64()?,
         points: r.i64()?,
         achievement_score: r.i64()?,
         xp_after: r.u64()?,
         points_after: r.u64()?,
         achievement_score_after: r.u64()?,
-        metrics: read_metric_changes(r)?,
+        metrics: Vec::new(),
+    };
+    let listed = match known {
+        None => true,
+        Some(_) => match r.u8()? {
+            TotalMetrics::LISTED => true,
+            TotalMetrics::AS_EVENT => false,
+            _ => return Err(r.bad("unknown total metrics")),
+        },
+    };
+    totals.metrics = match listed {
+        true => read_metric_changes(r)?,
+        false => event_metrics(&events)
+            .ok_or_else(|| r.bad("total metrics name a missing event"))?
+            .to_vec(),
     };
     Ok(Outcome {
         events,
@@ -234,8 +353,52 @@ fn write_event(w: &mut Writer, event: &Event) {
     }
 }
 
+/// What [`write_known_event`] wrote.
+fn read_known_event(r: &mut Reader<'_>, known: Known<'_>) -> Result<Event, StoreError> {
+    match r.u8()? {
+        Tag::XP_AWARDED_IMPLIED => {
+            let days = TimeDelta::try_days(r.i64()?);
+            let day = days
+                .and_then(|d| known.at.date_naive().checked_add_signed(d))
+                .ok_or_else(|| r.bad("award day out of range"))?;
+            let award = read_award_from_base(
+                r,
+                Name::new(known.kind),
+                known.at,
+                day,
+                PeriodKind::ISO_WEEK.of_date(day).first_day(),
+            )?;
+            Ok(Event::XpAwarded {
+                amount: award.xp,
+                award,
+            })
+        }
+        Tag::PROGRESS_DERIVED => {
+            let progress = r.seq(|r| {
+                let id = Arc::from(r.borrowed_str()?);
+                let (current, target, unlocked) = (r.u64()?, r.u64()?, r.bool()?);
+                Ok(AchievementProgress {
+                    id,
+                    current,
+                    target,
+                    fraction: AchievementProgress::fraction_of(current, target, unlocked),
+                    unlocked,
+                })
+            })?;
+            Ok(Event::AchievementProgress { progress })
+        }
+        tag => read_tagged_event(r, tag),
+    }
+}
+
 fn read_event(r: &mut Reader<'_>) -> Result<Event, StoreError> {
-    Ok(match r.u8()? {
+    let tag = r.u8()?;
+    read_tagged_event(r, tag)
+}
+
+/// An event after its tag.
+fn read_tagged_event(r: &mut Reader<'_>, tag: u8) -> Result<Event, StoreError> {
+    Ok(match tag {
         0 => Event::XpAwarded {
             amount: r.u64()?,
             award: read_award(r)?,
@@ -302,11 +465,35 @@ fn read_event(r: &mut Reader<'_>) -> Result<Event, StoreError> {
 }
 
 fn write_award(w: &mut Writer, award: &Award) {
+    // The rest is `write_award_from_base`'s, which names every field.
     let Award {
         kind,
         at,
         day,
         week,
+        base: _,
+        multiplier_permille: _,
+        boosts: _,
+        limited: _,
+        xp: _,
+        points: _,
+        counted: _,
+    } = award;
+    w.str(kind);
+    w.instant(*at);
+    w.date(*day);
+    w.date(*week);
+    write_award_from_base(w, award);
+}
+
+/// An award's fields from `base` on: what [`write_award`] writes after
+/// its kind and instants.
+fn write_award_from_base(w: &mut Writer, award: &Award) {
+    let Award {
+        kind: _,
+        at: _,
+        day: _,
+        week: _,
         base,
         multiplier_permille,
         boosts,
@@ -315,10 +502,6 @@ fn write_award(w: &mut Writer, award: &Award) {
         points,
         counted,
     } = award;
-    w.str(kind);
-    w.instant(*at);
-    w.date(*day);
-    w.date(*week);
     w.u64(*base);
     w.u64(u64::from(*multiplier_permille));
     w.seq(boosts, |w, b| w.str(b));
@@ -359,11 +542,27 @@ fn write_award(w: &mut Writer, award: &Award) {
 }
 
 fn read_award(r: &mut Reader<'_>) -> Result<Award, StoreError> {
+    let kind = r.name()?;
+    let at = r.instant()?;
+    let day = r.date()?;
+    let week = r.date()?;
+    read_award_from_base(r, kind, at, day, week)
+}
+
+/// What [`write_award_from_base`] wrote, of an award of `kind` at `at`
+/// counted on `day` and in the `week` starting on that date.
+fn read_award_from_base(
+    r: &mut Reader<'_>,
+    kind: Name,
+    at: DateTime<Utc>,
+    day: NaiveDate,
+    week: NaiveDate,
+) -> Result<Award, StoreError> {
     Ok(Award {
-        kind: r.name()?,
-        at: r.instant()?,
-        day: r.date()?,
-        week: r.date()?,
+        kind,
+        at,
+        day,
+        week,
         base: r.u64()?,
         multiplier_permille: r.u32()?,
         boosts: r.seq(Reader::str)?,
