@@ -46,6 +46,9 @@ pub(super) struct Local {
     at: DateTime<Utc>,
     tz: Tz,
     offset: Cell<Option<FixedOffset>>,
+    // Late in the clock day the date may take a second lookup (see
+    // `crate::time::local_date`), so it is kept too.
+    date: Cell<Option<NaiveDate>>,
 }
 
 impl Local {
@@ -54,6 +57,7 @@ impl Local {
             at,
             tz,
             offset: Cell::new(None),
+            date: Cell::new(None),
         }
     }
 
@@ -66,23 +70,27 @@ impl Local {
         offset
     }
 
-    /// The local hour (as `at.with_timezone(&tz).hour()`, which wraps at
-    /// the ends of chrono's range rather than failing).
+    /// The local hour the clocks show (as `at.with_timezone(&tz).hour()`,
+    /// which wraps at the ends of chrono's range rather than failing).
+    ///
+    /// After a fall-back across midnight this is the repeated evening's
+    /// hour, while [`date`](Self::date) is the day that has begun.
     pub(super) fn hour(&self) -> u32 {
         let seconds = i64::from(self.at.num_seconds_from_midnight())
             + i64::from(self.offset().local_minus_utc());
         (seconds.rem_euclid(86_400) / 3600) as u32
     }
 
-    /// The local date (as [`crate::time::local_date`], clamped at the ends
-    /// of chrono's range).
+    /// The local date, as [`crate::time::local_date`] (clamped at the ends
+    /// of chrono's range; never running backwards where a zone fell back
+    /// across midnight).
     pub(super) fn date(&self) -> NaiveDate {
-        let offset = self.offset();
-        match self.at.naive_utc().checked_add_offset(offset) {
-            Some(local) => local.date(),
-            None if offset.local_minus_utc() > 0 => NaiveDate::MAX,
-            None => NaiveDate::MIN,
+        if let Some(date) = self.date.get() {
+            return date;
         }
+        let date = crate::time::local_date_at_offset(self.at, self.tz, self.offset());
+        self.date.set(Some(date));
+        date
     }
 }
 
@@ -383,10 +391,36 @@ mod tests {
         // Every 37 minutes from late February over three months (the
         // spring DST changes of 2026 in North America and Europe).
         instants.extend((0..4000).map(|k| start + TimeDelta::minutes(37 * k)));
+        // Every minute around St_Johns's fall-back of 2006-10-29 from 00:01
+        // to 23:01 of the 28th (02:31 UTC), whose clocks went back a date.
+        let fall_back = DateTime::<Utc>::from_timestamp(1_162_080_000, 0).unwrap_or_default();
+        instants.extend((0..600).map(|k| fall_back + TimeDelta::minutes(k)));
+        instants.sort();
         for tz in zones {
+            // The latest date the clocks have shown: a local day, once
+            // begun, lasts until the next begins.
+            let mut begun = NaiveDate::MIN;
+            let mut repeated = 0;
             for &at in &instants {
                 let local = Local::new(at, tz);
-                assert_eq!(local.hour(), at.with_timezone(&tz).hour(), "{at} {tz}");
+                let clock = at.with_timezone(&tz);
+                assert_eq!(local.hour(), clock.hour(), "{at} {tz}");
+                // Chrono's date, clamped like `local_date` where the local
+                // time is out of its range.
+                let offset = clock.offset().fix();
+                let shown = at.naive_utc().checked_add_offset(offset).map_or(
+                    if offset.local_minus_utc() > 0 {
+                        NaiveDate::MAX
+                    } else {
+                        NaiveDate::MIN
+                    },
+                    |t| t.date(),
+                );
+                begun = begun.max(shown);
+                if shown != begun {
+                    repeated += 1;
+                }
+                assert_eq!(local.date(), begun, "{at} {tz}");
                 assert_eq!(local.date(), crate::time::local_date(at, tz), "{at} {tz}");
                 for window in [LocalWindow::Day, LocalWindow::Week, LocalWindow::Month] {
                     assert_eq!(
@@ -396,6 +430,10 @@ mod tests {
                     );
                 }
             }
+            // Only St_Johns's clocks went back a date here, for the 59
+            // minutes from 23:01 to midnight.
+            let expected = if tz == Tz::America__St_Johns { 59 } else { 0 };
+            assert_eq!(repeated, expected, "{tz}");
         }
     }
 }

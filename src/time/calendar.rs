@@ -7,30 +7,109 @@
 //! repeat midnight (America/Santiago, America/Havana). A date that a zone
 //! skipped altogether (Pacific/Apia jumped from 2011-12-29 to 2011-12-31) is
 //! an empty period: its start equals its end.
+//!
+//! A local day, once begun, lasts until the next one begins: the local date
+//! never runs backwards, and it is always the date of the day period that
+//! holds the instant. That differs from the date the clocks show only where
+//! a zone fell back across midnight, so the clocks showed the evening of the
+//! day before again after the new day had begun: America/St_Johns and
+//! America/Goose_Bay fell back from 00:01 to 23:01 until 2010 (two hours, to
+//! 22:01, in 1988), America/Moncton until 2006, Antarctica/Casey from 02:00
+//! to 23:00 in 2010, America/Phoenix in 1944, Pacific/Guam in 1969, and the
+//! Alaskan zones set their clocks back a day in 1867. That repeated stretch
+//! belongs to the day that has already begun.
 
 use chrono::{
-    DateTime, Datelike, IsoWeek, LocalResult, NaiveDate, Offset, TimeDelta, TimeZone, Utc, Weekday,
+    DateTime, Datelike, FixedOffset, IsoWeek, LocalResult, NaiveDate, Offset, TimeDelta, TimeZone,
+    Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-/// The local date of `at` in `tz`.
+/// The local date of `at` in `tz`: the latest date whose day has begun by
+/// `at` (see [`start_of_day`]), so it never decreases as `at` advances and
+/// always names the [`PeriodKind::Day`] period holding `at`.
+///
+/// This is the date the zone's clocks show, except in the stretch after a
+/// fall-back across midnight (America/St_Johns before 2011: 00:01 back to
+/// 23:01), where the clocks show the previous date again; that stretch
+/// belongs to the day that has already begun.
 ///
 /// At the very ends of chrono's range, where the local time would fall
 /// outside it, the answer is clamped to the first or last representable date.
 pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    let utc = at.naive_utc();
     // UTC, the default zone, needs no offset lookup (a search of the
-    // zone's transitions, run several times for each activity).
+    // zone's transitions, run several times for each activity), and its
+    // clocks never go back.
     if tz == Tz::UTC {
-        return utc.date();
+        return at.naive_utc().date();
     }
-    let offset = tz.offset_from_utc_datetime(&utc).fix();
-    // `DateTime::date_naive` would panic there; the checked form cannot.
-    match utc.checked_add_offset(offset) {
-        Some(local) => local.date(),
-        None if offset.local_minus_utc() > 0 => NaiveDate::MAX,
-        None => NaiveDate::MIN,
+    let offset = tz.offset_from_utc_datetime(&at.naive_utc()).fix();
+    local_date_at_offset(at, tz, offset)
+}
+
+/// The longest the clocks have shown the previous date again after a
+/// fall-back across midnight (1867 aside, see
+/// [`FIRST_YEAR_WITHOUT_LONG_REPEATS`]): such a repeated evening starts no
+/// earlier than this before midnight on the clocks, so an instant whose
+/// clock time is earlier cannot be in one and needs no second lookup.
+///
+/// Checked against every transition of every zone in chrono-tz's tables
+/// (tzdb 2025b, up to 2100): since 1868 the longest such stretch is 1 h
+/// 59 min (St_Johns and Goose_Bay, 1988-10-30, 00:01 back to 22:01); the
+/// others last an hour at most (Antarctica/Casey in 2010; the 00:01
+/// fall-backs of Newfoundland to 2010 and Moncton to 2006), and none comes
+/// after 2010.
+const LATEST_REPEATED_EVENING: u32 = 2 * 3600;
+
+/// Instants before this year take the full check whatever their time of
+/// day: in 1867 the Alaskan zones (America/Adak to America/Metlakatla)
+/// moved from Asian to American time, showing the previous date again for
+/// up to 11 h 15 min, far more than [`LATEST_REPEATED_EVENING`].
+const FIRST_YEAR_WITHOUT_LONG_REPEATS: i32 = 1900;
+
+const DAY: u32 = 24 * 3600;
+
+/// [`local_date`] with `offset`, the zone's offset at `at`, already looked
+/// up.
+pub(crate) fn local_date_at_offset(at: DateTime<Utc>, tz: Tz, offset: FixedOffset) -> NaiveDate {
+    let utc = at.naive_utc();
+    let Some(clock) = utc.checked_add_offset(offset) else {
+        return clamped(offset);
+    };
+    let shown = clock.date();
+    // The clocks show the previous date again only late in its clock day
+    // (or in 1867), so the common case costs no second lookup; the check
+    // itself is the definition, which keeps this in step with the periods.
+    let may_repeat = clock.num_seconds_from_midnight() >= DAY - LATEST_REPEATED_EVENING
+        || utc.year() < FIRST_YEAR_WITHOUT_LONG_REPEATS;
+    if tz == Tz::UTC || !may_repeat {
+        return shown;
+    }
+    // No zone has ever gone back by more than one date, so one step is
+    // enough.
+    match shown.succ_opt() {
+        Some(next) if start_of_day(next, tz) <= at => next,
+        _ => shown,
+    }
+}
+
+/// The date the zone's clocks show at `at`, which can run backwards (see
+/// [`local_date`]).
+fn clock_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    let offset = tz.offset_from_utc_datetime(&at.naive_utc()).fix();
+    at.naive_utc()
+        .checked_add_offset(offset)
+        .map_or_else(|| clamped(offset), |clock| clock.date())
+}
+
+/// The date for a local time beyond chrono's range (`DateTime::date_naive`
+/// would panic there).
+fn clamped(offset: FixedOffset) -> NaiveDate {
+    if offset.local_minus_utc() > 0 {
+        NaiveDate::MAX
+    } else {
+        NaiveDate::MIN
     }
 }
 
@@ -40,7 +119,8 @@ pub fn iso_week(at: DateTime<Utc>, tz: Tz) -> IsoWeek {
     local_date(at, tz).iso_week()
 }
 
-/// The first instant whose local date in `tz` is `date` or later.
+/// The first instant whose local date in `tz` is `date` or later: the
+/// first at which the zone's clocks show `date` or a later date.
 ///
 /// Usually local midnight. Where midnight is skipped (a DST change at
 /// 00:00, as in America/Santiago) the day starts at the transition, when
@@ -70,8 +150,10 @@ fn first_instant_on_or_after(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
         as_utc.timestamp().saturating_sub(REACH),
         as_utc.timestamp().saturating_add(REACH),
     );
+    // The clocks' date, not `local_date`: that asks `start_of_day`, which
+    // would bring the search back here.
     let on_or_after =
-        |secs: i64| DateTime::from_timestamp(secs, 0).is_none_or(|t| local_date(t, tz) >= date);
+        |secs: i64| DateTime::from_timestamp(secs, 0).is_none_or(|t| clock_date(t, tz) >= date);
     // Invariant: `lo` is before the day, `hi` is on or after it.
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
@@ -384,6 +466,155 @@ mod tests {
                 assert_eq!(week.end(tz), next.start(tz));
                 assert_eq!(next.first_day().weekday(), Weekday::Mon);
                 week = next;
+            }
+        }
+    }
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    /// Instants from `from` up to (not including) `to`, `step` apart.
+    fn every(
+        step: TimeDelta,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = DateTime<Utc>> {
+        std::iter::successors(Some(from), move |t| t.checked_add_signed(step))
+            .take_while(move |t| *t < to)
+    }
+
+    #[test]
+    fn a_fall_back_across_midnight_keeps_the_day_that_began() {
+        // St_Johns fell back at 2006-10-29 00:01 NDT (02:31 UTC) to 23:01
+        // NST: its clocks showed the 28th again after the 29th began.
+        let tz = Tz::America__St_Johns;
+        let mut previous = NaiveDate::MIN;
+        let mut repeated = 0;
+        for at in every(
+            TimeDelta::minutes(1),
+            utc(2006, 10, 28, 20, 0),
+            utc(2006, 10, 29, 8, 0),
+        ) {
+            let date = local_date(at, tz);
+            assert!(date >= previous, "{at}: {date} after {previous}");
+            previous = date;
+            let day = PeriodKind::Day.containing(at, tz);
+            assert_eq!(day.first_day(), date, "{at}");
+            assert!(day.start(tz) <= at && at < day.end(tz), "{at}: {day:?}");
+            let clock = at.with_timezone(&tz);
+            if clock.date_naive() != date {
+                // Only the repeated evening reads differently from the clocks.
+                assert_eq!(clock.date_naive().succ_opt(), Some(date), "{at}");
+                assert_eq!(clock.hour(), 23, "{at}");
+                repeated += 1;
+            }
+        }
+        // Every minute of the repeated 23:01–00:00 was swept.
+        assert_eq!(repeated, 59);
+    }
+
+    /// Zones whose clocks went back across midnight (St_Johns, Goose_Bay,
+    /// Moncton until 2011; Casey in 2010, from 02:00 to 23:00; Anchorage in
+    /// 1867), skipped or repeated midnight (Havana, Santiago), skipped a
+    /// date (Apia) or move by half an hour (Lord_Howe), beside two plain
+    /// ones.
+    const ODD_ZONES: [Tz; 11] = [
+        Tz::America__St_Johns,
+        Tz::America__Goose_Bay,
+        Tz::America__Moncton,
+        Tz::Antarctica__Casey,
+        Tz::America__Havana,
+        Tz::America__Santiago,
+        Tz::Pacific__Apia,
+        Tz::Australia__Lord_Howe,
+        Tz::America__Anchorage,
+        Tz::Europe__Berlin,
+        Tz::UTC,
+    ];
+
+    /// A period with its start and end in the zone under test.
+    type PeriodBounds = (Period, DateTime<Utc>, DateTime<Utc>);
+
+    #[test]
+    fn local_dates_never_run_backwards_and_agree_with_the_periods() {
+        let ranges = [
+            // Alaska's move from Asian to American time: on 1867-10-19,
+            // in the afternoon, the clocks went back to the 18th.
+            (utc(1867, 9, 1, 0, 0), utc(1868, 3, 1, 0, 0)),
+            // Newfoundland's two-hour fall-back from 00:01 to 22:01.
+            (utc(1988, 9, 1, 0, 0), utc(1989, 1, 1, 0, 0)),
+            // The last 00:01 fall-backs (to 2010), Apia's skipped date (2011).
+            (utc(2005, 1, 1, 0, 0), utc(2012, 3, 1, 0, 0)),
+        ];
+        let kinds = [PeriodKind::Day, PeriodKind::ISO_WEEK, PeriodKind::Month];
+        for tz in ODD_ZONES {
+            let mut previous = NaiveDate::MIN;
+            // Each kind's current period and its bounds, computed once per
+            // period to keep the sweep quick.
+            let mut current: [Option<PeriodBounds>; 3] = [None; 3];
+            for (from, to) in ranges {
+                for at in every(TimeDelta::minutes(17), from, to) {
+                    let date = local_date(at, tz);
+                    assert!(date >= previous, "{tz} {at}: {date} after {previous}");
+                    previous = date;
+                    for (kind, current) in kinds.iter().zip(&mut current) {
+                        let period = kind.of_date(date);
+                        assert!(period.contains_date(date), "{tz} {at} {period:?}");
+                        let (start, end) = match *current {
+                            Some((p, start, end)) if p == period => (start, end),
+                            _ => {
+                                let (start, end) = (period.start(tz), period.end(tz));
+                                *current = Some((period, start, end));
+                                (start, end)
+                            }
+                        };
+                        assert!(
+                            start <= at && at < end,
+                            "{tz} {at}: {period:?} {start}..{end}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn utc_keeps_its_own_date_and_range_ends_do_not_panic() {
+        let late_evenings = every(
+            TimeDelta::minutes(7),
+            utc(2026, 3, 27, 20, 0),
+            utc(2026, 4, 2, 0, 0),
+        );
+        for at in late_evenings.chain([DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC]) {
+            assert_eq!(local_date(at, Tz::UTC), at.naive_utc().date(), "{at}");
+        }
+        let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        let span = TimeDelta::days(3);
+        // The widest offsets, both ways, besides the odd zones.
+        let zones = ODD_ZONES.into_iter().chain([
+            Tz::Pacific__Kiritimati,
+            Tz::Pacific__Pago_Pago,
+            Tz::Asia__Manila,
+        ]);
+        for tz in zones {
+            let near_ends = every(TimeDelta::minutes(17), min, min + span)
+                .chain(every(TimeDelta::minutes(17), max - span, max))
+                .chain([max]);
+            let mut previous = NaiveDate::MIN;
+            for at in near_ends {
+                let date = local_date(at, tz);
+                assert!(date >= previous, "{tz} {at}: {date} after {previous}");
+                previous = date;
+                let day = PeriodKind::Day.containing(at, tz);
+                // Clamped dates aside, the periods still hold the instant.
+                let clamped = date == NaiveDate::MIN || date == NaiveDate::MAX;
+                assert!(clamped || day.start(tz) <= at, "{tz} {at}");
+                assert!(clamped || at < day.end(tz), "{tz} {at}");
+                let _ = iso_week(at, tz);
+            }
+            for date in [NaiveDate::MIN, NaiveDate::MAX] {
+                let _ = start_of_day(date, tz);
             }
         }
     }
