@@ -19,27 +19,45 @@ const MAX_ROUNDS: usize = 10_000;
 
 /// The facts about a user the achievement evaluator reads.
 pub(crate) fn facts(state: &UserState) -> Facts<'_> {
+    let UserState {
+        metrics,
+        level,
+        streak,
+        quests,
+        ..
+    } = state;
+    facts_of(metrics, *level, streak, quests)
+}
+
+/// [`facts`] from the parts of a state it reads, so the achievements can
+/// be borrowed to change beside them (see [`split`]).
+fn facts_of<'a>(
+    metrics: &'a crate::activity::Metrics,
+    level: crate::level::Level,
+    streak: &crate::streak::StreakState,
+    quests: &'a crate::quest::QuestState,
+) -> Facts<'a> {
     Facts {
-        metrics: &state.metrics,
-        level: state.level,
-        streak_current: state.streak.current,
-        streak_longest: state.streak.longest,
-        quests_completed: state.quests.completed_total,
-        quests_by_family: &state.quests.completed_by_family,
+        metrics,
+        level,
+        streak_current: streak.current,
+        streak_longest: streak.longest,
+        quests_completed: quests.completed_total,
+        quests_by_family: &quests.completed_by_family,
     }
 }
 
 /// The achievement state to change, and the facts to read, of one user.
 fn split(state: &mut UserState) -> (&mut crate::achievement::AchievementState, Facts<'_>) {
-    let facts = Facts {
-        metrics: &state.metrics,
-        level: state.level,
-        streak_current: state.streak.current,
-        streak_longest: state.streak.longest,
-        quests_completed: state.quests.completed_total,
-        quests_by_family: &state.quests.completed_by_family,
-    };
-    (&mut state.achievements, facts)
+    let UserState {
+        metrics,
+        level,
+        streak,
+        quests,
+        achievements,
+        ..
+    } = state;
+    (achievements, facts_of(metrics, *level, streak, quests))
 }
 
 /// Raise the level to what the XP balance reaches (crediting the level-up
