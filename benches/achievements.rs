@@ -45,7 +45,7 @@ fn generated() -> Catalog {
             push(
                 format!("m{m}_{t}"),
                 Rule::Metric {
-                    metric: format!("metric{m}"),
+                    metric: format!("metric{m}").into(),
                     at_least: 10 * (t + 1) * (t + 1),
                 },
             );
@@ -61,7 +61,7 @@ fn generated() -> Catalog {
         push(
             format!("night{k}"),
             Rule::TimeOfDay {
-                kind: format!("kind{k}"),
+                kind: format!("kind{k}").into(),
                 from_hour: 0,
                 to_hour: 5,
                 at_least: 10,

@@ -154,7 +154,7 @@ impl TryFrom<RawConfig> for Config {
             {
                 return Err(ConfigError::new(
                     format!("boards[{i}].source.metric"),
-                    ConfigProblem::Unknown(m.clone()),
+                    ConfigProblem::Unknown(m.to_string()),
                 ));
             }
         }

@@ -499,7 +499,7 @@ fn generated() -> Catalog {
             entries.push(entry(
                 &format!("m{m}_{t}"),
                 Criterion::Metric {
-                    metric: format!("m{m}"),
+                    metric: format!("m{m}").into(),
                     at_least: t * t,
                 },
             ));

@@ -293,20 +293,20 @@ fn validate_entry(e: &Achievement, by_id: &FastMap<u32>) -> Result<(), ConfigErr
     for leaf in e.criterion.leaves() {
         if let Criterion::Achievements { ids } = leaf {
             for id in ids {
-                if !by_id.contains_key(id) {
+                if !by_id.contains_key(id.as_str()) {
                     return Err(ConfigError::new(
                         field("criterion.ids"),
-                        ConfigProblem::Unknown(id.clone()),
+                        ConfigProblem::Unknown(id.to_string()),
                     ));
                 }
             }
         }
     }
     for (j, p) in e.prerequisites.iter().enumerate() {
-        if !by_id.contains_key(p) {
+        if !by_id.contains_key(p.as_str()) {
             return Err(ConfigError::new(
                 field(&format!("prerequisites[{j}]")),
-                ConfigProblem::Unknown(p.clone()),
+                ConfigProblem::Unknown(p.to_string()),
             ));
         }
     }
@@ -348,7 +348,7 @@ fn validate_entry(e: &Achievement, by_id: &FastMap<u32>) -> Result<(), ConfigErr
 }
 
 /// Dependencies of an entry: prerequisites and achievement criteria.
-fn dependencies(e: &Achievement) -> impl Iterator<Item = &String> {
+fn dependencies(e: &Achievement) -> impl Iterator<Item = &Name> {
     let in_criteria = e
         .criterion
         .leaves()
@@ -371,7 +371,7 @@ fn check_cycles(entries: &[Achievement], by_id: &FastMap<u32>) -> Result<(), Con
         }
         let deps = |i: usize| -> Vec<usize> {
             dependencies(&entries[i])
-                .filter_map(|d| by_id.get(d).map(|j| *j as usize))
+                .filter_map(|d| by_id.get(d.as_str()).map(|j| *j as usize))
                 .collect()
         };
         mark[start] = 1;
@@ -417,7 +417,7 @@ fn build_index(entries: &[Achievement]) -> Index {
         if let (true, Criterion::Metric { metric, at_least }) = (plain, &e.criterion) {
             index
                 .metric
-                .entry(metric.clone())
+                .entry(metric.to_string())
                 .or_default()
                 .thresholds
                 .push((*at_least, i));

@@ -101,7 +101,7 @@ pub enum Criterion {
     /// A lifetime metric reaches a value (10 posts).
     Metric {
         /// The metric.
-        metric: String,
+        metric: Name,
         /// The value to reach.
         at_least: u64,
     },
@@ -109,7 +109,7 @@ pub enum Criterion {
     /// reaches a value (20 comments this week).
     MetricInWindow {
         /// The metric.
-        metric: String,
+        metric: Name,
         /// The window.
         window: LocalWindow,
         /// The value to reach.
@@ -120,9 +120,9 @@ pub enum Criterion {
     Attribute {
         /// Only activities of this kind.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        kind: Option<String>,
+        kind: Option<Name>,
         /// The attribute.
-        attribute: String,
+        attribute: Name,
         /// The value to reach (at least 1).
         at_least: i64,
     },
@@ -131,7 +131,7 @@ pub enum Criterion {
     /// count (10 posts between midnight and 5 AM).
     TimeOfDay {
         /// The activity kind.
-        kind: String,
+        kind: Name,
         /// First hour (0–23).
         from_hour: u32,
         /// Hour the range ends before (1–24).
@@ -153,19 +153,19 @@ pub enum Criterion {
     Quests {
         /// Only quests of this family.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        family: Option<String>,
+        family: Option<Name>,
         /// The count.
         at_least: u64,
     },
     /// Every listed achievement is unlocked.
     Achievements {
         /// Their ids.
-        ids: Vec<String>,
+        ids: Vec<Name>,
     },
     /// Achievements unlocked in a category reach a count.
     AchievementsInCategory {
         /// The category.
-        category: String,
+        category: Name,
         /// The count.
         at_least: u64,
     },

@@ -175,7 +175,7 @@ pub struct Achievement {
     /// How rare it is.
     pub rarity: Rarity,
     /// A category (`content`, `social`, …).
-    pub category: String,
+    pub category: Name,
     /// Hidden until unlocked (still evaluated like any other).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hidden: bool,
@@ -187,7 +187,7 @@ pub struct Achievement {
     pub available: Option<Availability>,
     /// Achievements that must be unlocked first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub prerequisites: Vec<String>,
+    pub prerequisites: Vec<Name>,
     /// When it unlocks.
     pub criterion: Criterion,
     /// Tiers: the criterion's value reaching each target unlocks it in turn

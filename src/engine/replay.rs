@@ -62,6 +62,7 @@ use crate::activity::{ActivityId, UserId};
 use crate::config::Config;
 use crate::ledger::{Currency, LedgerDraft, LedgerEntry, Reason};
 use crate::level::Level;
+use crate::name::Name;
 use crate::outcome::{Event, Outcome};
 use crate::state::UserState;
 use crate::step::StepError;
@@ -99,9 +100,9 @@ pub struct ReplayChange {
     /// Level before and after.
     pub level: (Level, Level),
     /// Achievements the user gains.
-    pub gained: Vec<String>,
+    pub gained: Vec<Name>,
     /// Achievements the user loses.
-    pub lost: Vec<String>,
+    pub lost: Vec<Name>,
 }
 
 impl Engine {
@@ -350,8 +351,8 @@ fn diff(user: UserId, before: &UserState, after: &UserState) -> Option<ReplayCha
     if before == after {
         return None;
     }
-    let unlocked = |s: &UserState| -> BTreeSet<String> {
-        s.achievements.unlocked_ids().map(str::to_owned).collect()
+    let unlocked = |s: &UserState| -> BTreeSet<Name> {
+        s.achievements.unlocked_ids().map(Name::new).collect()
     };
     let (old, new) = (unlocked(before), unlocked(after));
     Some(ReplayChange {

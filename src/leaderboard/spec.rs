@@ -16,7 +16,7 @@ pub enum Source {
     /// Points gained.
     Points,
     /// A lifetime metric (`posts`, `followers`).
-    Metric(String),
+    Metric(Name),
     /// The achievement score (by rarity), so only users who unlocked
     /// something score (seed defects 7 and 8).
     AchievementScore,

@@ -240,6 +240,39 @@ impl<V> std::ops::Index<&str> for NameMap<V> {
     }
 }
 
+impl<V> IntoIterator for NameMap<V> {
+    type Item = (Name, V);
+    type IntoIter = std::vec::IntoIter<(Name, V)>;
+
+    /// The entries, in key order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a mut NameMap<V> {
+    type Item = (&'a Name, &'a mut V);
+    type IntoIter = std::iter::Map<
+        std::slice::IterMut<'a, (Name, V)>,
+        fn(&'a mut (Name, V)) -> (&'a Name, &'a mut V),
+    >;
+
+    /// The entries, in key order, values to change.
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter_mut().map(|(k, v)| (&*k, v))
+    }
+}
+
+impl<K: Into<Name>, V> Extend<(K, V)> for NameMap<V> {
+    /// Insert every entry; later entries replace earlier ones with the
+    /// same key, as [`insert`](NameMap::insert) does.
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        for (k, v) in entries {
+            self.insert(k, v);
+        }
+    }
+}
+
 impl<'a, V> IntoIterator for &'a NameMap<V> {
     type Item = (&'a Name, &'a V);
     type IntoIter =
@@ -297,5 +330,13 @@ mod tests {
         let from: NameMap<u64> = [("b", 1), ("a", 2), ("b", 3)].into();
         assert_eq!(format!("{from:?}"), r#"{"a": 2, "b": 3}"#);
         assert_eq!(from["b"], 3);
+        // Consumed, changed in place and extended as a map is.
+        let mut more = from.clone();
+        for (_, v) in &mut more {
+            *v += 10;
+        }
+        more.extend([("c", 1), ("a", 0)]);
+        let owned: Vec<(String, u64)> = more.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        assert_eq!(owned, [("a".into(), 0), ("b".into(), 13), ("c".into(), 1)]);
     }
 }

@@ -9,7 +9,7 @@
 //! kind capped for that period: its allowance is no longer known, and a cap
 //! must never be exceeded.
 
-use crate::name::{Name, NameMap};
+use crate::name::NameMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +97,7 @@ impl RuleState {
             // would make an earlier activity look late.
             None => self
                 .kinds
-                .entry(Name::new(&award.kind))
+                .entry(award.kind.clone())
                 .or_insert_with(|| KindCounters {
                     day: award.day,
                     day_xp: 0,

@@ -170,10 +170,17 @@ fn write_known_event(w: &mut Writer, event: &Event, known: Known<'_>) {
         {
             w.u8(Tag::PROGRESS_DERIVED);
             w.seq(progress, |w, p| {
-                w.str(&p.id);
-                w.u64(p.current);
-                w.u64(p.target);
-                w.bool(p.unlocked);
+                let AchievementProgress {
+                    id,
+                    current,
+                    target,
+                    fraction: _,
+                    unlocked,
+                } = p;
+                w.str(id);
+                w.u64(*current);
+                w.u64(*target);
+                w.bool(*unlocked);
             });
         }
         _ => write_event(w, event),
