@@ -58,8 +58,11 @@ pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
 /// (tzdb 2025b, up to 2100): since 1868 the longest such stretch is 1 h
 /// 59 min (St_Johns and Goose_Bay, 1988-10-30, 00:01 back to 22:01); the
 /// others last an hour at most (Antarctica/Casey in 2010; the 00:01
-/// fall-backs of Newfoundland to 2010 and Moncton to 2006), and none comes
-/// after 2010.
+/// fall-backs of Newfoundland to 2010 and Moncton to 2006; Phoenix and
+/// Creston in 1944, Guam and Saipan in 1969), and none comes after 2010.
+/// The test `the_repeated_evening_bound_holds_for_every_zone` re-checks it
+/// against the zone data each build carries, so an upgrade of chrono-tz
+/// that brings a longer one fails there.
 const LATEST_REPEATED_EVENING: u32 = 2 * 3600;
 
 /// Instants before this year take the full check whatever their time of
@@ -628,5 +631,71 @@ mod tests {
         let _ = first.start(Tz::Pacific__Apia);
         let _ = first.previous();
         let _ = PeriodKind::Day.containing(DateTime::<Utc>::MAX_UTC, Tz::Pacific__Kiritimati);
+    }
+
+    /// The bound `local_date` relies on, checked against the time zone
+    /// data this build carries (so a chrono-tz upgrade that brings a longer
+    /// repeated evening fails here rather than letting dates run
+    /// backwards): in every zone, from 1900 to 2100, a fall-back that takes
+    /// the clocks' date back lands no earlier than
+    /// [`LATEST_REPEATED_EVENING`] before midnight, and one date back at
+    /// most. Offsets are sampled weekly and each change found is narrowed
+    /// to the second, so two transitions within one week are not seen (no
+    /// zone has a fall-back across midnight that close to another change).
+    #[test]
+    fn the_repeated_evening_bound_holds_for_every_zone() {
+        let offset_at = |tz: Tz, secs: i64| -> Option<i32> {
+            let at = DateTime::from_timestamp(secs, 0)?;
+            Some(
+                tz.offset_from_utc_datetime(&at.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            )
+        };
+        let clock = |secs: i64, offset: i32| {
+            DateTime::from_timestamp(secs + i64::from(offset), 0).map(|t| t.naive_utc())
+        };
+        let from = utc(FIRST_YEAR_WITHOUT_LONG_REPEATS, 1, 1, 0, 0).timestamp();
+        let to = utc(2100, 12, 31, 0, 0).timestamp();
+        const WEEK: i64 = 7 * 86_400;
+        let mut fall_backs_across_midnight = 0;
+        for &tz in chrono_tz::TZ_VARIANTS.iter() {
+            let mut t = from;
+            let mut before = offset_at(tz, t).unwrap();
+            while t < to {
+                let next = t + WEEK;
+                let after = offset_at(tz, next).unwrap();
+                if after < before {
+                    // Narrow to the last second of the old offset.
+                    let (mut lo, mut hi) = (t, next);
+                    while hi - lo > 1 {
+                        let mid = lo + (hi - lo) / 2;
+                        if offset_at(tz, mid) == Some(before) {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    let new = offset_at(tz, hi).unwrap();
+                    let (last, first) = (clock(lo, before).unwrap(), clock(hi, new).unwrap());
+                    if first.date() < last.date() {
+                        fall_backs_across_midnight += 1;
+                        assert_eq!(first.date().succ_opt(), Some(last.date()), "{tz} at {hi}");
+                        assert!(
+                            first.time().num_seconds_from_midnight()
+                                >= DAY - LATEST_REPEATED_EVENING,
+                            "{tz} at {hi}: the clocks went back to {first}"
+                        );
+                    }
+                }
+                (t, before) = (next, after);
+            }
+        }
+        // St_Johns, Goose_Bay, Moncton, Casey, Phoenix, Guam and more: the
+        // sweep did find them.
+        assert!(
+            fall_backs_across_midnight >= 10,
+            "{fall_backs_across_midnight}"
+        );
     }
 }
