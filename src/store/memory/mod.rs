@@ -137,7 +137,7 @@ impl std::fmt::Debug for PassThrough {
 /// Activity ids are remembered for the store's lifetime, and every
 /// transaction is kept (a replay reads the activities back), so memory
 /// grows with history. What to expect, measured with the sparkle preset
-/// and the engine bench's activity stream: about 180 bytes a recorded
+/// and the engine bench's activity stream: about 145 bytes a recorded
 /// activity in its shard's journal and 30 to 60 in the id index (a hash
 /// table between half and seven-eighths full), and about 1.2 KB a user
 /// after a first login, state and all-time XP board included.
