@@ -77,7 +77,8 @@ pub(super) struct Known<'a> {
     pub(super) at: DateTime<Utc>,
 }
 
-/// Event tags written only with [`Known`].
+/// Event tags written only with [`Known`], numbered after
+/// [`write_event`]'s (a new event there must not take them).
 struct Tag;
 
 impl Tag {
@@ -352,6 +353,8 @@ fn write_event(w: &mut Writer, event: &Event) {
             w.u8(12);
             w.str(board);
         }
+        // 14 and 15 are the journal's short forms (`Tag`), which it reads
+        // before these: a new event takes 16.
         Event::Replayed { xp, points } => {
             w.u8(13);
             w.i64(*xp);
