@@ -31,7 +31,9 @@ pub struct Outcome {
 }
 
 /// The net balance changes an outcome made and the totals they led to, as
-/// the boards consume them.
+/// the boards consume them. The lifetime metrics it increased are in its
+/// [`Event::MetricsIncremented`] (see [`Outcome::metric_changes`]), kept
+/// once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     /// XP added (negative: removed).
@@ -46,8 +48,6 @@ pub struct Totals {
     pub points_after: u64,
     /// The achievement score afterwards.
     pub achievement_score_after: u64,
-    /// Lifetime metrics that increased.
-    pub metrics: Vec<MetricChange>,
 }
 
 /// A lifetime metric's increase.
@@ -162,6 +162,12 @@ impl Outcome {
         }
     }
 
+    /// The lifetime metrics this outcome increased, each with its increase
+    /// and new value: its [`Event::MetricsIncremented`], or none.
+    pub fn metric_changes(&self) -> &[MetricChange] {
+        metric_changes(&self.events)
+    }
+
     /// The achievements this outcome unlocked.
     pub fn unlocked(&self) -> impl Iterator<Item = &Unlock> {
         self.events.iter().filter_map(|e| match e {
@@ -177,4 +183,15 @@ impl Outcome {
             _ => None,
         })
     }
+}
+
+/// The metric changes of `events`' [`Event::MetricsIncremented`], or none.
+pub(crate) fn metric_changes(events: &[Event]) -> &[MetricChange] {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::MetricsIncremented { metrics } => Some(metrics.as_slice()),
+            _ => None,
+        })
+        .unwrap_or(&[])
 }

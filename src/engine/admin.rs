@@ -216,7 +216,13 @@ pub(super) fn adjust(
     totals.close(state);
     outcome.totals = totals;
     // A gain counts on the windowed boards as it does live.
-    crate::step::record_windows(config, state, &outcome.totals, now);
+    crate::step::record_windows(
+        config,
+        state,
+        &outcome.totals,
+        outcome.metric_changes(),
+        now,
+    );
     Ok(Commit { outcome, ledger })
 }
 
@@ -279,7 +285,13 @@ pub(super) fn grant(
     }
     let commit = finish(user, now, state, books, events);
     // A gain counts on the windowed boards as it does live.
-    crate::step::record_windows(config, state, &commit.outcome.totals, now);
+    crate::step::record_windows(
+        config,
+        state,
+        &commit.outcome.totals,
+        commit.outcome.metric_changes(),
+        now,
+    );
     Ok(commit)
 }
 
@@ -323,7 +335,13 @@ pub(super) fn revoke(
     // The score's fall reaches the boards that follow it as it does live
     // (a windowed board that keeps the latest value; an ordinal board's
     // time of reaching).
-    crate::step::record_windows(config, state, &commit.outcome.totals, now);
+    crate::step::record_windows(
+        config,
+        state,
+        &commit.outcome.totals,
+        commit.outcome.metric_changes(),
+        now,
+    );
     Ok(commit)
 }
 

@@ -37,7 +37,7 @@ pub(crate) struct OrdinalEntries(Vec<(usize, Option<DateTime<Utc>>, UserId, u64)
 
 /// The change an outcome makes on a board of `spec`, if any.
 fn change_for(spec: &BoardSpec, outcome: &Outcome) -> Option<Change> {
-    let (increase, after) = source_change(&spec.source, &outcome.totals)?;
+    let (increase, after) = source_change(&spec.source, &outcome.totals, outcome.metric_changes())?;
     let at = outcome.at;
     Some(match spec.mode {
         // An all-time board of a total shows the total itself, the figure a

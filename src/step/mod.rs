@@ -280,16 +280,15 @@ pub fn step(
     if points > 0 {
         events.push(Event::PointsEarned { amount: points });
     }
-    if !metric_changes.is_empty() {
-        events.push(Event::MetricsIncremented {
-            metrics: metric_changes.clone(),
-        });
-    }
-    books.totals.metrics = metric_changes;
     books.totals.close(state);
     // The window the boards count it in: never later than `now` (see
     // `Board::record`).
-    record_windows(config, state, &books.totals, at.min(now));
+    record_windows(config, state, &books.totals, &metric_changes, at.min(now));
+    if !metric_changes.is_empty() {
+        events.push(Event::MetricsIncremented {
+            metrics: metric_changes,
+        });
+    }
 
     let mut outcome = Outcome::new(activity.user, Some(activity.id.clone()), at);
     outcome.events = events.into_vec();

@@ -7,14 +7,19 @@ use smallvec::SmallVec;
 
 use crate::config::Config;
 use crate::leaderboard::{RankPolicy, ScoreMode, Source};
-use crate::outcome::Totals;
+use crate::outcome::{MetricChange, Totals};
 use crate::state::{UserState, WindowGain};
 use crate::time::{PeriodKind, Tz, local_date};
 
-/// What an outcome changed of a board's source: the increase, and the value
-/// afterwards. `None` if it did not touch the source.
+/// What an outcome changed of a board's source, given its totals and its
+/// metric changes: the increase, and the value afterwards. `None` if it
+/// did not touch the source.
 #[inline]
-pub(crate) fn source_change(source: &Source, totals: &Totals) -> Option<(u64, u64)> {
+pub(crate) fn source_change(
+    source: &Source,
+    totals: &Totals,
+    metrics: &[MetricChange],
+) -> Option<(u64, u64)> {
     let non_negative = |change: i64| u64::try_from(change).unwrap_or(0);
     match source {
         Source::Xp => (totals.xp != 0).then(|| (non_negative(totals.xp), totals.xp_after)),
@@ -28,8 +33,7 @@ pub(crate) fn source_change(source: &Source, totals: &Totals) -> Option<(u64, u6
             )
         }),
         // A counter that did not move (saturated) changed nothing.
-        Source::Metric(name) => totals
-            .metrics
+        Source::Metric(name) => metrics
             .iter()
             .find(|m| &m.metric == name && m.by > 0)
             .map(|m| (m.by, m.total)),
@@ -55,6 +59,7 @@ pub(crate) fn record_windows(
     config: &Config,
     state: &mut UserState,
     totals: &Totals,
+    metrics: &[MetricChange],
     at: DateTime<Utc>,
 ) {
     // Boards share a zone or two and a few window kinds, and finding a
@@ -63,7 +68,7 @@ pub(crate) fn record_windows(
     // here: each (zone, kind) window found is kept for the next board.
     let mut found: SmallVec<[(Tz, PeriodKind, NaiveDate); 4]> = SmallVec::new();
     for board in &config.boards {
-        let Some((increase, after)) = source_change(&board.source, totals) else {
+        let Some((increase, after)) = source_change(&board.source, totals, metrics) else {
             continue;
         };
         let Some(kind) = board.window.period_kind() else {

@@ -403,7 +403,7 @@ mod tests {
 
     /// A step's own outcome of a first post: an award of the activity,
     /// achievement progress with the fractions the evaluator gives, and
-    /// the same metric changes in its event and its totals.
+    /// metric changes.
     fn first_post() -> (Activity, Outcome, Vec<LedgerDraft>) {
         let config = crate::config::Config::sparkle();
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap();
@@ -423,8 +423,8 @@ mod tests {
             .unwrap()
     }
 
-    /// The short forms (an award of the activity, derived fractions, the
-    /// totals' metrics as the event's) are written only where they hold:
+    /// The short forms (an award of the activity, derived fractions) are
+    /// written only where they hold:
     /// any outcome reads back exactly, and one that breaks an implication
     /// takes the longer form.
     #[test]
@@ -438,7 +438,7 @@ mod tests {
             )
         };
         assert!(has_progress(&outcome));
-        assert!(!outcome.totals.metrics.is_empty());
+        assert!(!outcome.metric_changes().is_empty());
         let encoded_len = |o: &Outcome| {
             let (mut bytes, mut part) = (Vec::new(), Vec::new());
             let head = Head {
@@ -458,7 +458,7 @@ mod tests {
         };
         let short = encoded_len(&outcome);
         type Change = fn(&mut Outcome);
-        let longer: [(&str, Change); 6] = [
+        let longer: [(&str, Change); 5] = [
             ("another kind", |o| award(o).kind = "comment_created".into()),
             ("another instant", |o| {
                 award(o).at -= chrono::TimeDelta::seconds(1);
@@ -478,9 +478,6 @@ mod tests {
                     }
                 }
             }),
-            ("totals unlike the event", |o| {
-                o.totals.metrics[0].total += 1
-            }),
         ];
         for (what, change) in longer {
             let mut changed = outcome.clone();
@@ -488,7 +485,7 @@ mod tests {
             assert!(encoded_len(&changed) > short, "{what}");
         }
         // Still short, read back exactly: a day after the instant's UTC
-        // date (a zone ahead of UTC), and totals with no event to name.
+        // date (a zone ahead of UTC), and an outcome with no metrics.
         let mut ahead = outcome.clone();
         let next = award(&mut ahead).day.succ_opt().unwrap();
         award(&mut ahead).day = next;

@@ -14,7 +14,7 @@ use super::wire::{Reader, Writer};
 use crate::achievement::{AchievementProgress, Rarity, Unlock};
 use crate::activity::{ActivityId, UserId};
 use crate::name::Name;
-use crate::outcome::{Event, MetricChange, Outcome, Totals};
+use crate::outcome::{Event, MetricChange, Outcome, Totals, metric_changes};
 use crate::quest::QuestCompleted;
 use crate::store::StoreError;
 use crate::streak::StreakChange;
@@ -65,8 +65,8 @@ fn write_outcome(w: &mut Writer, outcome: &Outcome) {
 /// What the journal knows of an outcome before reading it: the activity
 /// it is the first outcome of. Given it, [`write_outcome_body`] leaves out
 /// what the activity and the rest of the outcome imply (see
-/// [`Tag::XP_AWARDED_IMPLIED`], [`Tag::PROGRESS_DERIVED`] and
-/// [`TotalMetrics`]). Only `MemoryStore`'s journal, which lives and dies
+/// [`Tag::XP_AWARDED_IMPLIED`] and [`Tag::PROGRESS_DERIVED`]), and the
+/// repeat of the metric changes that stored blobs carry. Only `MemoryStore`'s journal, which lives and dies
 /// with the process, writes with it: no stored blob ever holds what it
 /// leaves out, and no older build has to read it.
 #[derive(Debug, Clone, Copy)]
@@ -92,16 +92,6 @@ impl Tag {
     const PROGRESS_DERIVED: u8 = 15;
 }
 
-/// How the totals' metric changes are written with [`Known`]: a step
-/// reports the same list in its `MetricsIncremented` event and in its
-/// totals, so the second is mostly a reference to the first.
-struct TotalMetrics;
-
-impl TotalMetrics {
-    const LISTED: u8 = 0;
-    const AS_EVENT: u8 = 1;
-}
-
 /// An outcome's events and totals: what [`write_outcome`] writes after
 /// its user, activity and instant; with `known`, leaving out what that
 /// implies.
@@ -122,7 +112,6 @@ pub(super) fn write_outcome_body(
         xp_after,
         points_after,
         achievement_score_after,
-        metrics,
     } = totals;
     w.i64(*xp);
     w.i64(*points);
@@ -130,22 +119,13 @@ pub(super) fn write_outcome_body(
     w.u64(*xp_after);
     w.u64(*points_after);
     w.u64(*achievement_score_after);
-    if known.is_some() {
-        if event_metrics(events) == Some(metrics.as_slice()) {
-            w.u8(TotalMetrics::AS_EVENT);
-            return;
-        }
-        w.u8(TotalMetrics::LISTED);
+    // Outcomes once kept their metric changes twice, in the event and in
+    // the totals; stored blobs keep that layout (the list again, read back
+    // and dropped), and the journal, which no other build reads, leaves
+    // it out.
+    if known.is_none() {
+        write_metric_changes(w, metric_changes(events));
     }
-    write_metric_changes(w, metrics);
-}
-
-/// The metric changes of an outcome's `MetricsIncremented` event.
-fn event_metrics(events: &[Event]) -> Option<&[MetricChange]> {
-    events.iter().find_map(|e| match e {
-        Event::MetricsIncremented { metrics } => Some(metrics.as_slice()),
-        _ => None,
-    })
 }
 
 /// An event, written knowing the activity: in the shorter form where one
@@ -215,29 +195,18 @@ pub(super) fn read_outcome_body(
         Some(known) => read_known_event(r, known),
         None => read_event(r),
     })?;
-    let mut totals = Totals {
+    let totals = Totals {
         xp: r.i64()?,
         points: r.i64()?,
         achievement_score: r.i64()?,
         xp_after: r.u64()?,
         points_after: r.u64()?,
         achievement_score_after: r.u64()?,
-        metrics: Vec::new(),
     };
-    let listed = match known {
-        None => true,
-        Some(_) => match r.u8()? {
-            TotalMetrics::LISTED => true,
-            TotalMetrics::AS_EVENT => false,
-            _ => return Err(r.bad("unknown total metrics")),
-        },
-    };
-    totals.metrics = match listed {
-        true => read_metric_changes(r)?,
-        false => event_metrics(&events)
-            .ok_or_else(|| r.bad("total metrics name a missing event"))?
-            .to_vec(),
-    };
+    if known.is_none() {
+        // The event's metric changes again (see `write_outcome_body`).
+        read_metric_changes(r)?;
+    }
     Ok(Outcome {
         events,
         totals,
