@@ -138,7 +138,8 @@ impl Boards {
         self.slots.iter().find(|s| s.spec.id == id)
     }
 
-    /// Apply a committed outcome to every board its totals touch.
+    /// Apply a committed outcome to every board its totals or metric
+    /// changes touch.
     ///
     /// At a million users each board's update starts with a cache miss
     /// on the user's entry, so the boards are updated in two stages (see

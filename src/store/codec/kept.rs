@@ -21,8 +21,9 @@
 //!   user and activity unless they are the activity's; the outcome's
 //!   events and totals, in the shorter forms the activity allows (its
 //!   award without the kind and instants the activity gives, progress
-//!   without the fractions the evaluator derives, the totals' metric
-//!   changes as a reference to the event's; see `outcome::Known`).
+//!   without the fractions the evaluator derives), and without the copy
+//!   of the metric changes that stored outcomes carry (see
+//!   `outcome::Known`).
 
 use chrono::{DateTime, Utc};
 

@@ -66,9 +66,10 @@ fn write_outcome(w: &mut Writer, outcome: &Outcome) {
 /// it is the first outcome of. Given it, [`write_outcome_body`] leaves out
 /// what the activity and the rest of the outcome imply (see
 /// [`Tag::XP_AWARDED_IMPLIED`] and [`Tag::PROGRESS_DERIVED`]), and the
-/// repeat of the metric changes that stored blobs carry. Only `MemoryStore`'s journal, which lives and dies
-/// with the process, writes with it: no stored blob ever holds what it
-/// leaves out, and no older build has to read it.
+/// copy of the metric changes that stored blobs carry. Only
+/// `MemoryStore`'s journal, which lives and dies with the process, writes
+/// with it: no stored blob ever holds what it leaves out, and no older
+/// build has to read it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Known<'a> {
     /// The activity's kind, which its award names.

@@ -154,3 +154,28 @@ fn truncated_or_padded_blobs_are_errors_not_panics() {
     padded.push(0);
     assert!(decode_state(&padded).is_err());
 }
+
+/// An outcome blob written before outcomes kept their metric changes once
+/// (by `b80bb52~1`): the totals carried a copy of the `MetricsIncremented`
+/// event's list, and stored blobs keep that layout. It reads back with the
+/// event's changes and encodes to the same bytes.
+#[test]
+fn an_outcome_blob_from_before_totals_lost_their_metrics_reads_the_same() {
+    use crate::outcome::{MetricChange, Totals};
+    // User 7, no activity, MetricsIncremented {posts +2 = 9}, PointsEarned
+    // 1, zero totals, then the totals' copy of the metric changes.
+    const OLD: [u8; 37] = [
+        0x01, 0x07, 0x00, 0xc0, 0xb8, 0xa0, 0x9a, 0x0d, 0x00, 0x02, 0x09, 0x01, 0x05, 0x70, 0x6f,
+        0x73, 0x74, 0x73, 0x02, 0x09, 0x08, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x05,
+        0x70, 0x6f, 0x73, 0x74, 0x73, 0x02, 0x09,
+    ];
+    let outcome = decode_outcome(&OLD).unwrap();
+    let posts = [MetricChange {
+        metric: "posts".into(),
+        by: 2,
+        total: 9,
+    }];
+    assert_eq!(outcome.metric_changes(), posts.as_slice());
+    assert_eq!(outcome.totals, Totals::default());
+    assert_eq!(encode_outcome(&outcome), OLD);
+}
