@@ -216,13 +216,7 @@ pub(super) fn adjust(
     totals.close(state);
     outcome.totals = totals;
     // A gain counts on the windowed boards as it does live.
-    crate::step::record_windows(
-        config,
-        state,
-        &outcome.totals,
-        outcome.metric_changes(),
-        now,
-    );
+    record_windows(config, state, &outcome, now);
     Ok(Commit { outcome, ledger })
 }
 
@@ -247,6 +241,18 @@ pub(super) fn set_time_zone(
             reason: Reason::TimeZoneChanged { time_zone: tz },
         }],
     }
+}
+
+/// Fold an admin outcome into the user's scores on the windowed boards,
+/// as the step does for an activity's.
+fn record_windows(config: &Config, state: &mut UserState, outcome: &Outcome, now: DateTime<Utc>) {
+    crate::step::record_windows(
+        config,
+        state,
+        &outcome.totals,
+        outcome.metric_changes(),
+        now,
+    );
 }
 
 /// [`Engine::grant`] on `state` at `now`.
@@ -285,13 +291,7 @@ pub(super) fn grant(
     }
     let commit = finish(user, now, state, books, events);
     // A gain counts on the windowed boards as it does live.
-    crate::step::record_windows(
-        config,
-        state,
-        &commit.outcome.totals,
-        commit.outcome.metric_changes(),
-        now,
-    );
+    record_windows(config, state, &commit.outcome, now);
     Ok(commit)
 }
 
@@ -335,13 +335,7 @@ pub(super) fn revoke(
     // The score's fall reaches the boards that follow it as it does live
     // (a windowed board that keeps the latest value; an ordinal board's
     // time of reaching).
-    crate::step::record_windows(
-        config,
-        state,
-        &commit.outcome.totals,
-        commit.outcome.metric_changes(),
-        now,
-    );
+    record_windows(config, state, &commit.outcome, now);
     Ok(commit)
 }
 
