@@ -293,12 +293,6 @@ fn advice_is_heeded() -> bool {
     })
 }
 
-/// Off Linux, never: arrays stay `Vec`s.
-#[cfg(not(target_os = "linux"))]
-fn advice_is_heeded() -> bool {
-    false
-}
-
 /// The bracketed choice of a sysfs setting (`always [madvise] never`).
 #[cfg(any(target_os = "linux", test))]
 fn selected(setting: &str) -> Option<&str> {
