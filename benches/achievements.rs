@@ -99,6 +99,7 @@ fn evaluate(c: &mut Criterion) {
             level_changed: false,
             streak_changed: false,
             quests_changed: false,
+            achievements_changed: false,
         };
         // A user who already unlocked what 36 of the metric gives.
         let mut state = AchievementState::default();

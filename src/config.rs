@@ -125,6 +125,15 @@ impl TryFrom<RawConfig> for Config {
                     ConfigError::new(kind.as_str(), ConfigProblem::Empty).within("kind_metrics")
                 );
             }
+            // A metric listed twice would count twice per activity.
+            let mut listed = BTreeSet::new();
+            if let Some(twice) = metrics.iter().find(|m| !listed.insert(m.as_str())) {
+                return Err(ConfigError::new(
+                    kind.as_str(),
+                    ConfigProblem::Duplicate(twice.to_string()),
+                )
+                .within("kind_metrics"));
+            }
         }
         let known: BTreeSet<&str> = raw
             .kind_metrics

@@ -37,6 +37,11 @@ impl User {
 
     /// Check the whole catalog against this user.
     fn backfill(&mut self, catalog: &Catalog) -> Evaluation {
+        self.backfill_at(catalog, noon())
+    }
+
+    /// Check the whole catalog against this user at `at`.
+    fn backfill_at(&mut self, catalog: &Catalog, at: DateTime<Utc>) -> Evaluation {
         let facts = Facts {
             metrics: &self.metrics,
             level: self.level,
@@ -45,7 +50,20 @@ impl User {
             quests_completed: 0,
             quests_by_family: &self.by_family,
         };
-        catalog.backfill(&mut self.state, &facts, noon(), Tz::UTC)
+        catalog.backfill(&mut self.state, &facts, at, Tz::UTC)
+    }
+
+    /// Evaluate `change` (the metrics already counted into this user).
+    fn evaluate(&mut self, catalog: &Catalog, change: &Change<'_>) -> Evaluation {
+        let facts = Facts {
+            metrics: &self.metrics,
+            level: self.level,
+            streak_current: self.streak,
+            streak_longest: self.streak,
+            quests_completed: 0,
+            quests_by_family: &self.by_family,
+        };
+        catalog.evaluate(&mut self.state, &facts, change)
     }
 
     /// One activity: bump metrics, then evaluate.
@@ -78,6 +96,7 @@ impl User {
             level_changed: false,
             streak_changed: false,
             quests_changed: false,
+            achievements_changed: false,
         };
         let facts = Facts {
             metrics: &self.metrics,
@@ -515,6 +534,30 @@ fn generated() -> Catalog {
     gated.prerequisites = vec!["m1_2".into()];
     entries.push(gated);
     entries.push(entry("level", Criterion::Level { at_least: 3 }));
+    // Opens on the third day: the level may have been reached before.
+    let mut timed = entry("timed_level", Criterion::Level { at_least: 2 });
+    timed.available = Some(Availability {
+        from: Some(day(3)),
+        until: None,
+    });
+    entries.push(timed);
+    // Granted by the host, and what depends on it.
+    entries.push(entry("verified", Criterion::Granted));
+    entries.push(entry(
+        "after_verified",
+        Criterion::Achievements {
+            ids: vec!["verified".into()],
+        },
+    ));
+    let mut gated_by_grant = entry(
+        "gated_by_grant",
+        Criterion::Metric {
+            metric: "m3".into(),
+            at_least: 1,
+        },
+    );
+    gated_by_grant.prerequisites = vec!["verified".into()];
+    entries.push(gated_by_grant);
     entries.push(entry(
         "combo",
         Criterion::All {
@@ -532,31 +575,66 @@ fn generated() -> Catalog {
     Catalog::new(entries).unwrap()
 }
 
+/// Noon on day `d` of May 2026.
+fn day(d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, d, 12, 0, 0).unwrap()
+}
+
 proptest! {
     /// Evaluating only what the index names unlocks exactly what checking
-    /// the whole catalog (backfill) would, after every activity.
+    /// the whole catalog (backfill) would, after every activity and every
+    /// grant: with a metric incremented twice in one change, an entry that
+    /// opens on a later day, and entries that depend on a granted one.
     #[test]
-    fn the_index_misses_nothing(steps in prop::collection::vec((0..4usize, 1..4u64, any::<bool>()), 1..40)) {
+    fn the_index_misses_nothing(
+        steps in prop::collection::vec(
+            (0..4usize, 1..4u64, any::<bool>(), any::<bool>(), 0..9u8, 0..2u32),
+            1..40,
+        ),
+    ) {
         let catalog = generated();
         let mut indexed = User::default();
         let mut full = User::default();
-        for (m, by, level_up) in steps {
+        let mut today = 1;
+        for (m, by, level_up, twice, grant, days) in steps {
+            today = (today + days).min(28);
+            let at = day(today);
             let metric = format!("m{m}");
             if level_up {
                 indexed.level += 1;
                 full.level += 1;
             }
-            let increments = vec![(gamify::Name::new(&metric), by)];
-            indexed.metrics.add(&metric, by);
-            full.metrics.add(&metric, by);
             let attributes = BTreeMap::new();
-            let change = Change { kind: Some("k"), at: noon(), tz: Tz::UTC, metrics: &increments,
-                attributes: &attributes, level_changed: level_up, streak_changed: false, quests_changed: false };
-            let facts = Facts { metrics: &indexed.metrics, level: indexed.level, streak_current: 0, streak_longest: 0,
-                quests_completed: 0, quests_by_family: &indexed.by_family };
-            catalog.evaluate(&mut indexed.state, &facts, &change);
-            let facts = Facts { metrics: &full.metrics, ..facts };
-            catalog.backfill(&mut full.state, &facts, noon(), Tz::UTC);
+            if grant < 2 {
+                // What the engine does: grant, then check what depends on
+                // it. The second is a plain threshold's, granted before its
+                // metric reaches it.
+                let id = ["verified", "m0_5"][usize::from(grant)];
+                catalog.grant(&mut indexed.state, id, at).unwrap();
+                catalog.grant(&mut full.state, id, at).unwrap();
+                let change = Change { kind: None, at, tz: Tz::UTC, metrics: &[], attributes: &attributes,
+                    level_changed: level_up, streak_changed: false, quests_changed: false,
+                    achievements_changed: true };
+                indexed.evaluate(&catalog, &change);
+            } else {
+                let mut increments = vec![(gamify::Name::new(&metric), by)];
+                if twice {
+                    increments.push((gamify::Name::new(&metric), 1));
+                }
+                for (name, by) in &increments {
+                    indexed.metrics.add(name, *by);
+                    full.metrics.add(name, *by);
+                }
+                let change = Change { kind: Some("k"), at, tz: Tz::UTC, metrics: &increments,
+                    attributes: &attributes, level_changed: level_up, streak_changed: false,
+                    quests_changed: false, achievements_changed: false };
+                let evaluation = indexed.evaluate(&catalog, &change);
+                // Progress is never reported for what is unlocked.
+                for p in &evaluation.progress {
+                    prop_assert!(indexed.state.tiers(&p.id) == 0, "{p:?} reported, but unlocked");
+                }
+            }
+            full.backfill_at(&catalog, at);
             let a: Vec<_> = indexed.state.unlocked_ids().collect();
             let b: Vec<_> = full.state.unlocked_ids().collect();
             prop_assert_eq!(a, b);
@@ -630,7 +708,7 @@ proptest! {
             let attributes: BTreeMap<gamify::Name, i64> =
                 [("reactions".into(), reactions), ("trending_posts".into(), reactions % 5)].into();
             let change = Change { kind: Some(kinds[k]), at, tz: Tz::Europe__Berlin, metrics: &increments,
-                attributes: &attributes, level_changed: level_up, streak_changed: streak_up, quests_changed: false };
+                attributes: &attributes, level_changed: level_up, streak_changed: streak_up, quests_changed: false, achievements_changed: false };
             let facts = Facts {
                 metrics: &user.metrics,
                 level: user.level,

@@ -117,6 +117,11 @@ fn bad_configurations_are_rejected_with_the_field_named() {
             Box::new(|v| v["future_tolerance_secs"] = 999_999.into()),
             "future_tolerance_secs",
         ),
+        (
+            // A metric listed twice would count twice per activity.
+            Box::new(|v| v["kind_metrics"]["post_created"] = serde_json::json!(["posts", "posts"])),
+            "`kind_metrics.post_created`: duplicate `posts`",
+        ),
     ];
     for (edit, field) in cases {
         let err = rejected(edit);

@@ -736,3 +736,70 @@ fn record_batch_ends_as_recording_one_at_a_time_boards_included() {
     }
     assert_ledger_explains_balances(&batched);
 }
+
+/// A grant unlocks, in the same operation, what depends on the granted
+/// achievement (by criterion or prerequisite), as a whole-catalog check
+/// would; a replay of the history agrees.
+#[test]
+fn a_grant_unlocks_what_depends_on_it_at_once() {
+    use gamify::achievement::{Achievement, Catalog, Criterion, Rarity};
+    let entry = |id: &str, criterion: Criterion| Achievement {
+        id: id.into(),
+        code: id.to_uppercase().into(),
+        name: id.into(),
+        description: String::new(),
+        icon: String::new(),
+        animated_icon: None,
+        xp: 100,
+        points: None,
+        rarity: Rarity::Rare,
+        category: "test".into(),
+        hidden: false,
+        seasonal: false,
+        available: None,
+        prerequisites: vec![],
+        criterion,
+        tiers: vec![],
+    };
+    let mut gated = entry(
+        "first_post_verified",
+        Criterion::Metric {
+            metric: "posts".into(),
+            at_least: 1,
+        },
+    );
+    gated.prerequisites = vec!["verified".into()];
+    let mut config = Config::sparkle().clone();
+    config.achievements = Catalog::new(vec![
+        entry("verified", Criterion::Granted),
+        entry(
+            "after_verified",
+            Criterion::Achievements {
+                ids: vec!["verified".into()],
+            },
+        ),
+        gated,
+    ])
+    .unwrap();
+    let engine = Engine::builder(config)
+        .clock(Arc::new(FakeClock::new(t0())))
+        .build()
+        .unwrap();
+    engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap();
+    let granted = engine.grant(UserId(1), "verified").unwrap();
+    let mut unlocked: Vec<_> = granted.unlocked().map(|u| u.id.to_string()).collect();
+    unlocked.sort();
+    assert_eq!(
+        unlocked,
+        ["after_verified", "first_post_verified", "verified"],
+        "{:?}",
+        granted.events
+    );
+    let state = engine.store().load(UserId(1)).unwrap().unwrap();
+    assert_eq!(state.achievements.unlocked_count(), 3);
+    assert_ledger_explains_balances(&engine);
+    let report = engine.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+}

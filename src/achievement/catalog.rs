@@ -89,6 +89,9 @@ pub(super) struct Index {
     /// Entries that depend on other achievements (criteria or
     /// prerequisites): re-checked after an unlock.
     pub(super) achievements: Vec<u32>,
+    /// Entries that open at an instant (`available.from`): checked on
+    /// every change, since what triggers them may have happened before.
+    pub(super) timed: Vec<u32>,
     /// Counting leaves per entry.
     pub(super) counters: Vec<usize>,
 }
@@ -425,6 +428,9 @@ fn build_index(entries: &[Achievement]) -> Index {
         }
         if !e.prerequisites.is_empty() {
             index.achievements.push(i);
+        }
+        if e.available.is_some_and(|a| a.from.is_some()) {
+            index.timed.push(i);
         }
         for leaf in leaves {
             let list = match leaf.trigger() {

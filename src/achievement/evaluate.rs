@@ -51,6 +51,9 @@ pub struct Change<'a> {
     pub streak_changed: bool,
     /// Whether a quest was completed.
     pub quests_changed: bool,
+    /// Whether achievements were unlocked outside the evaluator (a
+    /// [`grant`](Catalog::grant)): what depends on them is checked.
+    pub achievements_changed: bool,
 }
 
 /// An achievement (or one tier of it) unlocked.
@@ -161,6 +164,15 @@ impl<'a> Lists<'a> {
     }
 }
 
+/// What a check reports of an entry it does not unlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Report {
+    /// Its progress: the change affected it.
+    Progress,
+    /// Nothing: it was only checked in case it is due.
+    Unlocks,
+}
+
 /// A map lookup that skips hashing when the map is empty (catalogs often
 /// have no criteria of a kind).
 #[inline(always)]
@@ -225,22 +237,34 @@ impl Catalog {
             (change.level_changed, &index.level),
             (change.streak_changed, &index.streak),
             (change.quests_changed, &index.quests),
+            (change.achievements_changed, &index.achievements),
         ] {
             if changed {
                 lists.push(list);
             }
         }
         let mut crossed: Vec<u32> = Vec::new();
-        for (metric, by) in change.metrics {
+        for (n, (metric, _)) in change.metrics.iter().enumerate() {
             let Some(m) = lookup(&index.metric, metric) else {
                 continue;
             };
+            // A metric named twice in one change moved once, from before
+            // its first increment to after its last: judged per increment,
+            // a threshold passed between them would never count as crossed.
+            let (earlier, rest) = change.metrics.split_at(n);
+            if earlier.iter().any(|(m, _)| m == metric) {
+                continue;
+            }
+            let by = rest
+                .iter()
+                .filter(|(m, _)| m == metric)
+                .fold(0u64, |sum, (_, by)| sum.saturating_add(*by));
             lists.push(&m.affected);
             if m.thresholds.is_empty() {
                 continue;
             }
             let new = facts.metrics.get(metric);
-            let old = new.saturating_sub(*by);
+            let old = new.saturating_sub(by);
             let list = &m.thresholds[..];
             let hi = list.partition_point(|(t, _)| *t <= new);
             // Usually nothing is crossed (the target below `new` was
@@ -250,8 +274,11 @@ impl Catalog {
                 _ => hi,
             };
             crossed.extend(list[lo..hi].iter().map(|(_, i)| *i));
+            // The next threshold's progress, unless it is unlocked already
+            // (granted before its metric reached it).
             if let Some((target, i)) = list.get(hi)
                 && let Some(id) = self.ids.get(*i as usize)
+                && state.tiers(id) == 0
             {
                 if eval.progress.capacity() == 0 {
                     // Each metric's next threshold and each entry checked
@@ -274,7 +301,31 @@ impl Catalog {
             }
         }
         for &i in crossed.iter().chain(affected) {
-            self.check(state, facts, change, &local, i as usize, &mut eval);
+            self.check(
+                state,
+                facts,
+                change,
+                &local,
+                i as usize,
+                Report::Progress,
+                &mut eval,
+            );
+        }
+        // Entries that open later may be due on any change once open: their
+        // own triggers may all have fired while they were closed. Only an
+        // unlock is reported (their progress is the grid's to show).
+        for &i in &index.timed {
+            if affected.binary_search(&i).is_err() {
+                self.check(
+                    state,
+                    facts,
+                    change,
+                    &local,
+                    i as usize,
+                    Report::Unlocks,
+                    &mut eval,
+                );
+            }
         }
         self.cascade(state, facts, change, &local, &mut eval);
         eval
@@ -293,7 +344,15 @@ impl Catalog {
         while eval.unlocked.len() > seen {
             seen = eval.unlocked.len();
             for &i in &self.index.achievements {
-                self.check(state, facts, change, local, i as usize, eval);
+                self.check(
+                    state,
+                    facts,
+                    change,
+                    local,
+                    i as usize,
+                    Report::Progress,
+                    eval,
+                );
             }
         }
     }
@@ -318,11 +377,20 @@ impl Catalog {
             level_changed: false,
             streak_changed: false,
             quests_changed: false,
+            achievements_changed: false,
         };
         let local = Local::new(at, tz);
         let mut eval = Evaluation::default();
         for i in 0..self.entries.len() {
-            self.check(state, facts, &change, &local, i, &mut eval);
+            self.check(
+                state,
+                facts,
+                &change,
+                &local,
+                i,
+                Report::Progress,
+                &mut eval,
+            );
         }
         self.cascade(state, facts, &change, &local, &mut eval);
         eval
@@ -358,6 +426,10 @@ impl Catalog {
     ///
     /// A grant lifts a revocation of `id`: from then on it is earned as any
     /// other (its further tiers unlock by criterion again).
+    ///
+    /// What depends on `id` (its criterion or prerequisites name it) is not
+    /// checked here, since that needs the user's facts: evaluate a
+    /// [`Change`] with `achievements_changed` set next, as the engine does.
     pub fn grant(
         &self,
         state: &mut AchievementState,
@@ -444,7 +516,9 @@ impl Catalog {
     }
 
     /// Unlock entry `i` (or its due tiers) if its criterion, prerequisites
-    /// and availability allow; otherwise report its progress.
+    /// and availability allow; otherwise report its progress, if `report`
+    /// asks for it.
+    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         state: &mut AchievementState,
@@ -452,6 +526,7 @@ impl Catalog {
         change: &Change<'_>,
         local: &Local,
         i: usize,
+        report: Report,
         eval: &mut Evaluation,
     ) {
         let e = &self.entries[i];
@@ -469,7 +544,7 @@ impl Catalog {
         if e.tiers.is_empty() {
             if open && current >= target && !matches!(e.criterion, Criterion::Granted) {
                 eval.unlocked.push(unlock(state, e, None, change.at));
-            } else {
+            } else if report == Report::Progress {
                 eval.progress
                     .push(progress(&self.ids[i], current, target, false));
             }
@@ -479,7 +554,9 @@ impl Catalog {
             eval.unlocked.push(unlock(state, e, Some(done), change.at));
             done += 1;
         }
-        if let Some(next) = e.tiers.get(done) {
+        if report == Report::Progress
+            && let Some(next) = e.tiers.get(done)
+        {
             eval.progress
                 .push(progress(&self.ids[i], current, next.target, false));
         }
@@ -666,7 +743,12 @@ mod tests {
         let index = &Catalog::sparkle().index;
         let maps = index.kind.values().chain(index.attribute.values());
         let metric = index.metric.values().map(|m| &m.affected);
-        let fixed = [&index.level, &index.streak, &index.quests];
+        let fixed = [
+            &index.level,
+            &index.streak,
+            &index.quests,
+            &index.achievements,
+        ];
         for list in maps.chain(metric).chain(fixed) {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }

@@ -25,7 +25,8 @@
 //! let attributes = Default::default();
 //! let change = Change { kind: Some("post_created"), at, tz: Tz::UTC,
 //!                       metrics: &[("posts".into(), 1)], attributes: &attributes,
-//!                       level_changed: false, streak_changed: false, quests_changed: false };
+//!                       level_changed: false, streak_changed: false, quests_changed: false,
+//!                       achievements_changed: false };
 //! let evaluation = catalog.evaluate(&mut state, &facts, &change);
 //! assert_eq!(evaluation.unlocked[0].name, "First Steps");
 //! // Never twice.

@@ -204,7 +204,15 @@ pub(super) fn adjust(
     // those unlocks pay is settled as an activity's would be.
     let mut books = Books::new();
     let mut events = crate::step::Events::default();
-    crate::step::settle_admin(config, state, now, level_rose, &mut books, &mut events);
+    crate::step::settle_admin(
+        config,
+        state,
+        now,
+        level_rose,
+        false,
+        &mut books,
+        &mut events,
+    );
     outcome.events.extend(events.into_vec());
     ledger.append(&mut books.ledger);
     let mut totals = books.totals;
@@ -287,7 +295,7 @@ pub(super) fn grant(
             &mut books,
             &mut events,
         );
-        crate::step::settle_admin(config, state, now, false, &mut books, &mut events);
+        crate::step::settle_admin(config, state, now, false, true, &mut books, &mut events);
     }
     let commit = finish(user, now, state, books, events);
     // A gain counts on the windowed boards as it does live.

@@ -271,6 +271,7 @@ pub fn step(
         level_changed: false,
         streak_changed,
         quests_changed,
+        achievements_changed: false,
     };
     settle::settle(config, state, change, &mut books, &mut events);
 

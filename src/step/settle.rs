@@ -94,13 +94,15 @@ pub(super) fn settle(
 /// What a later round of the cascade reports: only the level changed.
 /// Settle after an admin operation: `level_moved` when the operation set
 /// the level itself (an adjustment, which pays no level-up bonus), so the
-/// level achievements are checked first; then whatever XP unlocks (or a
-/// grant) brought is settled like an activity's, bonus included.
+/// level achievements are checked first; `granted` when it unlocked an
+/// achievement, so what depends on it is checked; then whatever XP unlocks
+/// (or a grant) brought is settled like an activity's, bonus included.
 pub(crate) fn settle_admin(
     config: &Config,
     state: &mut UserState,
     at: DateTime<Utc>,
     level_moved: bool,
+    granted: bool,
     books: &mut Books,
     events: &mut Events,
 ) {
@@ -114,6 +116,7 @@ pub(crate) fn settle_admin(
     }
     let change = Change {
         level_changed: false,
+        achievements_changed: granted,
         ..later_change(at, tz)
     };
     settle(config, state, change, books, events);
@@ -129,6 +132,7 @@ fn later_change(at: DateTime<Utc>, tz: Tz) -> Change<'static> {
         level_changed: true,
         streak_changed: false,
         quests_changed: false,
+        achievements_changed: false,
     }
 }
 
