@@ -29,12 +29,12 @@ use crate::achievement::Catalog;
 use crate::activity::Activity;
 use crate::error::{ConfigError, ConfigProblem};
 use crate::leaderboard::{BoardSpec, Source, sparkle_boards};
-use crate::level::{LevelBand, LevelBands, LevelCurve};
+use crate::level::{CurveSpec, LevelBand, LevelBands, LevelCurve};
 use crate::name::{Name, NameMap};
 use crate::quest::QuestBook;
-use crate::streak::StreakRules;
+use crate::streak::{RawStreakRules, StreakRules};
 use crate::time::Tz;
-use crate::xp::XpRules;
+use crate::xp::{RawXpRules, XpRules};
 
 /// The longest clock skew an activity's time may be ahead of `now`: one day.
 const MAX_FUTURE_TOLERANCE_SECS: u32 = 86_400;
@@ -77,11 +77,14 @@ pub struct Config {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    curve: LevelCurve,
+    // The parts that validate themselves are read unvalidated here and
+    // validated in `try_from`, so their errors are named from the root
+    // (`curve.thresholds[2]`, not `thresholds[2]`).
+    curve: CurveSpec,
     #[serde(default)]
     bands: LevelBands,
-    xp: XpRules,
-    streak: StreakRules,
+    xp: RawXpRules,
+    streak: RawStreakRules,
     #[serde(default)]
     quests: QuestBook,
     #[serde(default)]
@@ -110,6 +113,39 @@ impl TryFrom<RawConfig> for Config {
     type Error = ConfigError;
 
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
+        let curve = LevelCurve::new(raw.curve).map_err(|e| e.within("curve"))?;
+        let xp = XpRules::try_from(raw.xp).map_err(|e| e.within("xp"))?;
+        let streak = StreakRules::try_from(raw.streak).map_err(|e| e.within("streak"))?;
+        // A band above the top level could never be reached.
+        if let Some(i) = raw
+            .bands
+            .as_slice()
+            .iter()
+            .position(|b| b.min_level > curve.max_level())
+        {
+            return Err(ConfigError::new(
+                format!("bands[{i}].min_level"),
+                ConfigProblem::OutOfRange(format!(
+                    "at most the curve's top level, {}",
+                    curve.max_level()
+                )),
+            ));
+        }
+        let mut listed = BTreeSet::new();
+        for (i, metric) in raw.metrics.iter().enumerate() {
+            if metric.trim().is_empty() {
+                return Err(ConfigError::new(
+                    format!("metrics[{i}]"),
+                    ConfigProblem::Empty,
+                ));
+            }
+            if !listed.insert(metric.as_str()) {
+                return Err(ConfigError::new(
+                    format!("metrics[{i}]"),
+                    ConfigProblem::Duplicate(metric.to_string()),
+                ));
+            }
+        }
         let mut ids = BTreeSet::new();
         for (i, board) in raw.boards.iter().enumerate() {
             if !ids.insert(board.id.as_str()) {
@@ -149,7 +185,7 @@ impl TryFrom<RawConfig> for Config {
             ));
         }
         for (i, quest) in raw.quests.quests().iter().enumerate() {
-            let is_kind = raw.xp.kinds.contains_key(&quest.metric);
+            let is_kind = xp.kinds.contains_key(&quest.metric);
             if !is_kind && !known.contains(quest.metric.as_str()) {
                 return Err(ConfigError::new(
                     format!("quests[{i}].metric"),
@@ -174,10 +210,10 @@ impl TryFrom<RawConfig> for Config {
             ));
         }
         Ok(Self {
-            curve: raw.curve,
+            curve,
             bands: raw.bands,
-            xp: raw.xp,
-            streak: raw.streak,
+            xp,
+            streak,
             quests: raw.quests,
             achievements: raw.achievements,
             boards: raw.boards,

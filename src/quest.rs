@@ -140,6 +140,12 @@ impl QuestBook {
             if !ids.insert(q.id.as_str()) {
                 return at("id", ConfigProblem::Duplicate(q.id.to_string()));
             }
+            if q.name.trim().is_empty() {
+                return at("name", ConfigProblem::Empty);
+            }
+            if q.family.as_deref().is_some_and(|f| f.trim().is_empty()) {
+                return at("family", ConfigProblem::Empty);
+            }
             if q.metric.trim().is_empty() {
                 return at("metric", ConfigProblem::Empty);
             }

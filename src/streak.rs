@@ -63,7 +63,7 @@ pub struct StreakRules {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawStreakRules {
+pub(crate) struct RawStreakRules {
     #[serde(default)]
     bonus_per_day: u64,
     #[serde(default)]
@@ -86,14 +86,25 @@ impl TryFrom<RawStreakRules> for StreakRules {
                 ));
             }
         }
-        if raw.milestones.first() == Some(&0) {
-            return Err(ConfigError::new("milestones[0]", ConfigProblem::Zero));
+        // A streak of one day is its start, which no event reports as a
+        // milestone: a milestone of 1 would be accepted and never reached.
+        if raw.milestones.first().is_some_and(|m| *m < 2) {
+            return Err(ConfigError::new(
+                "milestones[0]",
+                ConfigProblem::OutOfRange("at least 2 (day 1 is the streak's start)".into()),
+            ));
+        }
+        // Without a cap the bonus would be capped at nothing.
+        if raw.bonus_per_day > 0 && raw.bonus_cap == 0 {
+            return Err(ConfigError::new("bonus_cap", ConfigProblem::Zero));
         }
         if let Some(f) = &raw.freeze {
-            if f.earn_every_days == 0 {
+            // Earned on reaching a multiple: a streak reaches 1 by starting,
+            // which earns nothing.
+            if f.earn_every_days < 2 {
                 return Err(ConfigError::new(
                     "freeze.earn_every_days",
-                    ConfigProblem::Zero,
+                    ConfigProblem::OutOfRange("at least 2 (day 1 is the streak's start)".into()),
                 ));
             }
             if f.max_held == 0 {
@@ -215,7 +226,12 @@ impl StreakRules {
         if today < last {
             return StreakChange::Late;
         }
-        let missed = missed_days(last, today, tz);
+        // Counted only as far as freezes could cover.
+        let coverable = self
+            .freeze
+            .as_ref()
+            .map_or(0, |f| f.max_gap_days.min(state.freezes));
+        let missed = missed_days(last, today, tz, coverable);
         let covered = self
             .freeze
             .as_ref()
@@ -268,15 +284,13 @@ impl StreakRules {
 }
 
 /// Local dates strictly between `last` and `today` that exist in `tz`:
-/// a date the zone skipped (a dateline move) was never there to miss. Only
-/// short gaps are examined day by day; a longer one breaks any streak.
-fn missed_days(last: NaiveDate, today: NaiveDate, tz: Tz) -> u32 {
+/// a date the zone skipped (a dateline move) was never there to miss.
+/// Exact up to `limit`; past it, some count above `limit` (the dates are
+/// examined one by one, and a gap no freezes can cover needs no more).
+fn missed_days(last: NaiveDate, today: NaiveDate, tz: Tz, limit: u32) -> u32 {
     let between = (today - last).num_days() - 1;
     if between <= 0 {
         return 0;
-    }
-    if between > 7 {
-        return u32::try_from(between).unwrap_or(u32::MAX);
     }
     let exists = |d: NaiveDate| {
         d.succ_opt().is_none_or(|next| {
@@ -286,6 +300,9 @@ fn missed_days(last: NaiveDate, today: NaiveDate, tz: Tz) -> u32 {
     let mut missed = 0;
     let mut day = last;
     while let Some(next) = day.succ_opt().filter(|d| *d < today) {
+        if missed > limit {
+            break;
+        }
         missed += u32::from(exists(next));
         day = next;
     }

@@ -117,6 +117,85 @@ fn bad_configurations_are_rejected_with_the_field_named() {
             Box::new(|v| v["future_tolerance_secs"] = 999_999.into()),
             "future_tolerance_secs",
         ),
+        // Errors inside the parts that validate themselves are named from
+        // the root.
+        (
+            Box::new(|v| v["xp"]["kinds"]["post_created"]["daily_cap"] = 0.into()),
+            "`xp.kinds.post_created.daily_cap`",
+        ),
+        (
+            Box::new(|v| {
+                v["curve"] = serde_json::json!({"kind": "table", "thresholds": [0, 100, 50]})
+            }),
+            "`curve.thresholds[2]`",
+        ),
+        (
+            Box::new(|v| {
+                v["curve"] = serde_json::json!({"kind": "linear", "step": 0, "max_level": 5})
+            }),
+            "`curve.step`",
+        ),
+        (
+            Box::new(|v| v["curve"]["growth"] = 1.0001.into()),
+            "`curve.growth`",
+        ),
+        // A boost naming a kind that does not exist would never apply.
+        (
+            Box::new(|v| {
+                v["xp"]["boosts"] = serde_json::json!([{"name": "double", "multiplier": 2.0,
+                    "starts": "2026-01-01T00:00:00Z", "ends": "2026-01-02T00:00:00Z",
+                    "kinds": ["post_creatd"]}])
+            }),
+            "`xp.boosts[0].kinds[0]`: unknown `post_creatd`",
+        ),
+        (
+            Box::new(|v| {
+                let boost = serde_json::json!({"name": "double", "multiplier": 2.0,
+                    "starts": "2026-01-01T00:00:00Z", "ends": "2026-01-02T00:00:00Z"});
+                v["xp"]["boosts"] = serde_json::json!([boost.clone(), boost]);
+            }),
+            "`xp.boosts[1].name`: duplicate `double`",
+        ),
+        (
+            Box::new(|v| v["xp"]["kinds"]["post_created"]["per"] = " ".into()),
+            "`xp.kinds.post_created.per`",
+        ),
+        // Streak settings that would be accepted and then do nothing.
+        (
+            Box::new(|v| v["streak"]["milestones"] = serde_json::json!([1, 7])),
+            "`streak.milestones[0]`",
+        ),
+        (
+            Box::new(|v| v["streak"]["freeze"]["earn_every_days"] = 1.into()),
+            "`streak.freeze.earn_every_days`",
+        ),
+        (
+            Box::new(|v| v["streak"]["bonus_cap"] = 0.into()),
+            "`streak.bonus_cap`",
+        ),
+        // Empty and repeated names, and a band no level reaches.
+        (
+            Box::new(|v| v["quests"][0]["name"] = "".into()),
+            "`quests[0].name`",
+        ),
+        (
+            Box::new(|v| v["quests"][0]["family"] = " ".into()),
+            "`quests[0].family`",
+        ),
+        (Box::new(|v| v["metrics"][0] = "".into()), "`metrics[0]`"),
+        (
+            Box::new(|v| v["metrics"][1] = v["metrics"][0].clone()),
+            "`metrics[1]`: duplicate",
+        ),
+        (
+            Box::new(|v| {
+                v["bands"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"min_level": 500, "title": "Unreachable"}))
+            }),
+            "`bands[5].min_level`",
+        ),
         (
             // A metric listed twice would count twice per activity.
             Box::new(|v| v["kind_metrics"]["post_created"] = serde_json::json!(["posts", "posts"])),
@@ -126,5 +205,26 @@ fn bad_configurations_are_rejected_with_the_field_named() {
     for (edit, field) in cases {
         let err = rejected(edit);
         assert!(err.contains(field), "expected `{field}` in: {err}");
+    }
+}
+
+/// A key written twice in a JSON map (a kind, a kind's metrics) is an
+/// error, not a silent choice of the last one.
+#[test]
+fn a_key_given_twice_is_rejected() {
+    let json = serde_json::to_string(&Config::sparkle()).unwrap();
+    for (from, to) in [
+        (r#""kinds":{"#, r#""kinds":{"post_created":{"xp":999999},"#),
+        (
+            r#""kind_metrics":{"#,
+            r#""kind_metrics":{"post_created":["posts"],"#,
+        ),
+    ] {
+        let twice = json.replacen(from, to, 1);
+        assert_ne!(twice, json, "{from} not found");
+        let err = serde_json::from_str::<Config>(&twice)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate key `post_created`"), "{err}");
     }
 }

@@ -81,3 +81,144 @@ proptest! {
         prop_assert!(cooled.windows(2).all(|w| w[1] - w[0] >= TimeDelta::seconds(600)), "{cooled:?}");
     }
 }
+
+/// With `Multiply` stacking, the same boosts give the same XP whatever
+/// order they are listed in (each product is rounded down, so the order of
+/// rounding used to show).
+#[test]
+fn multiplied_boosts_do_not_depend_on_their_order() {
+    let xp = |order: [f64; 3]| -> u64 {
+        let boosts: Vec<_> = order
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                serde_json::json!({"name": format!("b{i}"), "multiplier": m,
+                    "starts": "2026-01-01T00:00:00Z", "ends": "2027-01-01T00:00:00Z"})
+            })
+            .collect();
+        let rules: XpRules = serde_json::from_value(serde_json::json!({
+            "kinds": {"post": {"xp": 1000}}, "boosts": boosts, "stacking": "multiply"}))
+        .unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+        let post = Activity::new("a", UserId(1), "post", at);
+        rules
+            .award(&RuleState::default(), &post, Tz::UTC)
+            .unwrap()
+            .xp
+    };
+    let orders = [[1.5, 1.5, 1.001], [1.001, 1.5, 1.5], [1.5, 1.001, 1.5]];
+    let all: Vec<u64> = orders.into_iter().map(xp).collect();
+    assert!(all.iter().all(|x| *x == all[0]), "{all:?}");
+}
+
+/// An activity that earns nothing (a quantity of zero) starts no cooldown:
+/// the cooldown runs between awards.
+#[test]
+fn an_activity_that_earns_nothing_starts_no_cooldown() {
+    let rules: XpRules = serde_json::from_str(
+        r#"{"kinds": {"r": {"xp": 10, "per": "count", "cooldown_secs": 60}}}"#,
+    )
+    .unwrap();
+    let mut state = RuleState::default();
+    let t = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+    let nothing = Activity::new("a", UserId(1), "r", t).with_metric("count", 0);
+    let zero = rules.award(&state, &nothing, Tz::UTC).unwrap();
+    assert_eq!(zero.xp, 0);
+    state.apply(&zero);
+    let later =
+        Activity::new("b", UserId(1), "r", t + TimeDelta::seconds(10)).with_metric("count", 5);
+    let award = rules.award(&state, &later, Tz::UTC).unwrap();
+    assert_eq!(award.xp, 50, "{:?}", award.limited);
+    // A real award does start one.
+    state.apply(&award);
+    let soon =
+        Activity::new("c", UserId(1), "r", t + TimeDelta::seconds(20)).with_metric("count", 5);
+    assert_eq!(rules.award(&state, &soon, Tz::UTC).unwrap().xp, 0);
+}
+
+/// A freeze rule that covers gaps longer than a week counts only the dates
+/// that exist in the user's zone: Apia skipped 2011-12-30.
+#[test]
+fn a_long_gap_over_a_skipped_date_counts_only_dates_that_exist() {
+    use chrono::NaiveDate;
+    use gamify::streak::{FreezeRule, StreakChange, StreakRules, StreakState};
+    use gamify::time::start_of_day;
+    let tz = Tz::Pacific__Apia;
+    let rules = StreakRules {
+        bonus_per_day: 0,
+        bonus_cap: 0,
+        milestones: vec![],
+        freeze: Some(FreezeRule {
+            earn_every_days: 100,
+            max_held: 8,
+            max_gap_days: 8,
+        }),
+    };
+    let d = |day: u32| NaiveDate::from_ymd_opt(2011, 12, day).unwrap();
+    let mut state = StreakState {
+        current: 5,
+        longest: 5,
+        freezes: 8,
+        last_day: Some(d(21)),
+    };
+    // Missed: the 22nd to the 29th, eight dates; the 30th never was.
+    let change = rules.record(
+        &mut state,
+        start_of_day(d(31), tz) + TimeDelta::hours(12),
+        tz,
+    );
+    assert!(
+        matches!(
+            change,
+            StreakChange::Frozen {
+                freezes_used: 8,
+                days: 6,
+                ..
+            }
+        ),
+        "{change:?}"
+    );
+    // One more missed date than freezes held breaks it.
+    let mut state = StreakState {
+        current: 5,
+        longest: 5,
+        freezes: 7,
+        last_day: Some(d(21)),
+    };
+    let change = rules.record(
+        &mut state,
+        start_of_day(d(31), tz) + TimeDelta::hours(12),
+        tz,
+    );
+    assert!(
+        matches!(change, StreakChange::Broken { previous: 5 }),
+        "{change:?}"
+    );
+}
+
+/// XP saturates at `u64::MAX`, as the step promises, and the ledger still
+/// explains the balance: a credit beyond what one `i64` entry holds is
+/// written as several.
+#[test]
+fn xp_saturates_at_the_top_and_the_ledger_still_explains_it() {
+    use gamify::config::Config;
+    use gamify::ledger::Currency;
+    let mut v = serde_json::to_value(Config::sparkle()).unwrap();
+    v["xp"]["kinds"]["comment_created"]["xp"] = u64::MAX.into();
+    let config: Config = serde_json::from_value(v).unwrap();
+    let mut state = gamify::state::UserState::default();
+    let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+    let mut ledger = 0i128;
+    for id in ["c1", "c2"] {
+        let comment = Activity::new(id, UserId(1), "comment_created", at);
+        let commit = gamify::step::step(&config, &mut state, &comment, at).unwrap();
+        ledger += commit
+            .ledger
+            .iter()
+            .filter(|e| e.currency == Currency::Xp)
+            .map(|e| i128::from(e.amount))
+            .sum::<i128>();
+    }
+    assert_eq!(state.xp, u64::MAX);
+    assert_eq!(ledger, i128::from(u64::MAX));
+}

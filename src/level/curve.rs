@@ -262,6 +262,9 @@ fn build_table(spec: &CurveSpec) -> Result<Vec<u64>, ConfigError> {
             })?
         }
         CurveSpec::Linear { step, max_level } => {
+            if *step == 0 {
+                return Err(ConfigError::new("step", ConfigProblem::Zero));
+            }
             generate(*max_level, |level| step.checked_mul(u64::from(level - 1)))?
         }
         CurveSpec::Polynomial {
@@ -306,13 +309,30 @@ fn build_table(spec: &CurveSpec) -> Result<Vec<u64>, ConfigError> {
             thresholds.clone()
         }
     };
-    let field = |i: usize| match spec {
-        CurveSpec::Table { .. } => format!("thresholds[{i}]"),
-        _ => format!("max_level (threshold of level {})", i + 1),
+    // A generated curve that stops rising does so because of the parameter
+    // that makes it rise: that field is named, with the level.
+    let rising = match spec {
+        CurveSpec::Table { .. } => None,
+        CurveSpec::Exponential { .. } => Some("growth"),
+        CurveSpec::Polynomial { .. } => Some("coefficient"),
+        CurveSpec::Linear { .. } => Some("step"),
     };
     for (i, pair) in table.windows(2).enumerate() {
         if pair[1] <= pair[0] {
-            return Err(ConfigError::new(field(i + 1), ConfigProblem::NotIncreasing));
+            return Err(match rising {
+                None => ConfigError::new(
+                    format!("thresholds[{}]", i + 1),
+                    ConfigProblem::NotIncreasing,
+                ),
+                Some(field) => ConfigError::new(
+                    field,
+                    ConfigProblem::Invalid(format!(
+                        "too small: the threshold of level {} is not above level {}'s",
+                        i + 2,
+                        i + 1
+                    )),
+                ),
+            });
         }
     }
     Ok(table)

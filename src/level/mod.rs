@@ -168,8 +168,11 @@ mod tests {
         // A base below 1 (negative, zero) is the base's fault, named so.
         assert_eq!(problem(exp(-5.0, 1.5, 10)).0, "base");
         assert_eq!(problem(exp(0.5, 1.1, 10)).0, "base");
-        // Slow growth gives equal thresholds after flooring.
-        assert_eq!(problem(exp(1.0, 1.1, 10)).1, ConfigProblem::NotIncreasing);
+        // Slow growth gives equal thresholds after flooring: growth's
+        // fault, and the level where it shows is said.
+        let (field, p) = problem(exp(1.0, 1.1, 10));
+        assert_eq!(field, "growth");
+        assert!(p.to_string().contains("level 3"), "{p}");
         let poly = |coefficient: f64, exponent: f64| CurveSpec::Polynomial {
             coefficient,
             exponent,
@@ -181,9 +184,8 @@ mod tests {
             problem(CurveSpec::Linear {
                 step: 0,
                 max_level: 3
-            })
-            .1,
-            ConfigProblem::NotIncreasing
+            }),
+            ("step".into(), ConfigProblem::Zero)
         );
         assert_eq!(
             problem(CurveSpec::Linear {
@@ -208,7 +210,7 @@ mod tests {
         };
         assert_eq!(problem(falling).0, "exponent");
         // Too small a coefficient floors to equal thresholds.
-        assert_eq!(problem(poly(0.1, 1.0)).1, ConfigProblem::NotIncreasing);
+        assert_eq!(problem(poly(0.1, 1.0)).0, "coefficient");
     }
 
     #[test]

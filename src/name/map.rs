@@ -290,11 +290,37 @@ impl<V: Serialize> Serialize for NameMap<V> {
 }
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for NameMap<V> {
+    /// A key given twice is an error: a map read into a `BTreeMap` keeps
+    /// the last value without a word, so a configuration listing a kind
+    /// twice would quietly drop one of them.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Through a BTreeMap: sorted, and duplicates resolved as serde's
-        // maps resolve them.
-        let map = std::collections::BTreeMap::<Name, V>::deserialize(deserializer)?;
-        Ok(Self(map.into_iter().collect()))
+        struct Entries<V>(std::marker::PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
+            type Value = NameMap<V>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map keyed by names")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut entries: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut map = NameMap::new();
+                while let Some((key, value)) = entries.next_entry::<Name, V>()? {
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate key `{key}`"
+                        )));
+                    }
+                    map.insert(key, value);
+                }
+                Ok(map)
+            }
+        }
+
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
     }
 }
 

@@ -155,7 +155,7 @@ impl Books {
     }
 
     /// Add `amount` of `currency` to the balance (saturating at `u64::MAX`)
-    /// and write a ledger entry for what was actually added, so balance and
+    /// and write ledger entries for what was actually added, so balance and
     /// ledger always agree. Returns what was added.
     pub(crate) fn credit(
         &mut self,
@@ -168,8 +168,7 @@ impl Books {
             Currency::Xp => &mut state.xp,
             Currency::Points => &mut state.points,
         };
-        // No more than both the balance and an i64 ledger amount can hold.
-        let added = amount.min(u64::MAX - *balance).min(i64::MAX as u64);
+        let added = amount.min(u64::MAX - *balance);
         if added == 0 {
             return 0;
         }
@@ -178,11 +177,23 @@ impl Books {
             Currency::Xp => &mut self.totals.xp,
             Currency::Points => &mut self.totals.points,
         };
-        *total = total.saturating_add(added as i64);
+        *total = total.saturating_add(i64::try_from(added).unwrap_or(i64::MAX));
+        // A ledger amount is an `i64`: more than it holds is written as
+        // several entries (at most three), each for the same reason.
+        let reason = reason();
+        let mut left = added;
+        while left > i64::MAX as u64 {
+            self.ledger.push(LedgerDraft {
+                currency,
+                amount: i64::MAX,
+                reason: reason.clone(),
+            });
+            left -= i64::MAX as u64;
+        }
         self.ledger.push(LedgerDraft {
             currency,
-            amount: added as i64,
-            reason: reason(),
+            amount: left as i64,
+            reason,
         });
         added
     }

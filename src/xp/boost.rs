@@ -95,9 +95,15 @@ impl Stacking {
     pub fn combine(self, permilles: impl Iterator<Item = u32>) -> u32 {
         let unit = u64::from(PERMILLE);
         let combined = match self {
-            Self::Multiply => permilles.fold(unit, |acc, m| {
-                (acc * u64::from(m) / unit).min(u64::from(u32::MAX))
-            }),
+            // Rounded down after each factor, the factors taken from the
+            // smallest: the same boosts give the same XP in any order.
+            Self::Multiply => {
+                let mut factors: smallvec::SmallVec<[u32; 4]> = permilles.collect();
+                factors.sort_unstable();
+                factors.into_iter().fold(unit, |acc, m| {
+                    (acc * u64::from(m) / unit).min(u64::from(u32::MAX))
+                })
+            }
             // The bonuses summed first (signed: a boost below ×1 takes
             // away), then clamped once, so the order of boosts never matters.
             Self::Add => {

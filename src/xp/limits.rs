@@ -116,7 +116,11 @@ impl RuleState {
         } else if award.week > c.week {
             (c.week, c.week_xp) = (award.week, award.xp);
         }
-        c.last_award = c.last_award.max(Some(award.at));
+        // A cooldown runs between awards: an activity that earned nothing
+        // (a quantity of zero, or a cap already reached) starts none.
+        if award.xp > 0 {
+            c.last_award = c.last_award.max(Some(award.at));
+        }
     }
 }
 

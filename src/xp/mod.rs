@@ -93,8 +93,8 @@ pub struct XpRules {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawXpRules {
-    kinds: NameMap<KindRule>,
+pub(crate) struct RawXpRules {
+    pub(crate) kinds: NameMap<KindRule>,
     #[serde(default)]
     boosts: Vec<Boost>,
     #[serde(default)]
@@ -131,17 +131,36 @@ impl TryFrom<RawXpRules> for XpRules {
             if rule.max_per_activity == Some(0) {
                 return Err(field("max_per_activity"));
             }
-            if rule.per.as_deref() == Some("") {
+            if rule.per.as_deref().is_some_and(|per| per.trim().is_empty()) {
                 return Err(ConfigError::new(
                     format!("kinds.{kind}.per"),
                     ConfigProblem::Empty,
                 ));
             }
         }
+        let mut names = std::collections::BTreeSet::new();
         for (i, boost) in raw.boosts.iter().enumerate() {
+            let at = |field: String, problem| {
+                Err(ConfigError::new(format!("boosts[{i}].{field}"), problem))
+            };
             boost
                 .validate()
                 .map_err(|e| e.within(format!("boosts[{i}]")))?;
+            if !names.insert(boost.name.as_str()) {
+                return at("name".into(), ConfigProblem::Duplicate(boost.name.clone()));
+            }
+            // A kind misspelt would make the boost never apply.
+            for (j, kind) in boost.kinds.iter().enumerate() {
+                if kind.trim().is_empty() {
+                    return at(format!("kinds[{j}]"), ConfigProblem::Empty);
+                }
+                if !raw.kinds.contains_key(kind.as_str()) {
+                    return at(
+                        format!("kinds[{j}]"),
+                        ConfigProblem::Unknown(kind.to_string()),
+                    );
+                }
+            }
         }
         if raw.max_multiplier_permille < PERMILLE {
             return Err(ConfigError::new(
