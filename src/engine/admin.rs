@@ -83,12 +83,17 @@ impl Engine {
     /// reset survives a restart. Returns `false` for an unknown board and
     /// for an all-time board, which has no window: its scores are the
     /// users' totals (use [`adjust`](Self::adjust) to change those).
+    ///
+    /// Recording waits while it runs (it walks every user): a gain landing
+    /// on the fresh board before its user's stored gain was cleared would
+    /// be cleared with it, and a restart would lose it.
     pub fn reset_board(&self, id: &str) -> Result<bool, RecordError> {
         let now = self.now();
         let windowed = self
             .config
             .board(id)
             .is_some_and(|b| b.window.period_kind().is_some());
+        let _every = self.order.lock_every();
         if !windowed || !self.boards.reset(id, now) {
             return Ok(false);
         }

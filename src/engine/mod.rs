@@ -119,6 +119,15 @@ impl UserOrder {
         stripe.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Every stripe, in stripe order: for what must see no user's outcome
+    /// half applied (a board reset, a rebuild of the boards).
+    fn lock_every(&self) -> Vec<MutexGuard<'_, ()>> {
+        self.0
+            .iter()
+            .map(|stripe| stripe.lock().unwrap_or_else(PoisonError::into_inner))
+            .collect()
+    }
+
     /// Every stripe of `users`, taken in stripe order (so two batches
     /// cannot deadlock).
     fn lock_all(&self, users: impl Iterator<Item = UserId>) -> Vec<MutexGuard<'_, ()>> {

@@ -154,6 +154,9 @@ impl Engine {
                 }
             }
         }
+        // No record may land between a user's state being read and their
+        // entries being set, or the board would keep the older score.
+        let _every = self.order.lock_every();
         self.boards.clear();
         self.rebuild_boards()?;
         Ok(report)
@@ -373,17 +376,16 @@ fn replace(
     rebuilt: UserState,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Commit {
-    let change = |from: u64, to: u64| {
-        i64::try_from(i128::from(to) - i128::from(from)).unwrap_or(if to > from {
-            i64::MAX
-        } else {
-            i64::MIN
-        })
-    };
-    let (xp, points) = (
-        change(state.xp, rebuilt.xp),
-        change(state.points, rebuilt.points),
+    let difference = |from: u64, to: u64| i128::from(to) - i128::from(from);
+    let (xp_change, points_change) = (
+        difference(state.xp, rebuilt.xp),
+        difference(state.points, rebuilt.points),
     );
+    // The event and totals saturate; the ledger does not (below).
+    let saturated = |change: i128| {
+        i64::try_from(change).unwrap_or(if change > 0 { i64::MAX } else { i64::MIN })
+    };
+    let (xp, points) = (saturated(xp_change), saturated(points_change));
     let mut outcome = Outcome::new(user, None, now);
     outcome.events.push(Event::Replayed { xp, points });
     outcome.totals.xp = xp;
@@ -394,14 +396,20 @@ fn replace(
         i64::try_from(i128::from(state.achievements.score()) - i128::from(score_before))
             .unwrap_or(0);
     outcome.totals.close(state);
-    let ledger = [(Currency::Xp, xp), (Currency::Points, points)]
-        .into_iter()
-        .filter(|(_, amount)| *amount != 0)
-        .map(|(currency, amount)| LedgerDraft {
-            currency,
-            amount,
-            reason: Reason::Replay,
-        })
-        .collect();
+    // A balance can move by more than one `i64` entry holds (up to
+    // `u64::MAX`): the difference is written in parts, so the ledger still
+    // sums to the balance.
+    let mut ledger = Vec::new();
+    for (currency, mut left) in [(Currency::Xp, xp_change), (Currency::Points, points_change)] {
+        while left != 0 {
+            let part = saturated(left);
+            ledger.push(LedgerDraft {
+                currency,
+                amount: part,
+                reason: Reason::Replay,
+            });
+            left -= i128::from(part);
+        }
+    }
     Commit { outcome, ledger }
 }
