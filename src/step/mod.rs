@@ -178,9 +178,23 @@ impl Books {
             Currency::Points => &mut self.totals.points,
         };
         *total = total.saturating_add(i64::try_from(added).unwrap_or(i64::MAX));
-        // A ledger amount is an `i64`: more than it holds is written as
-        // several entries (at most three), each for the same reason.
-        let reason = reason();
+        match i64::try_from(added) {
+            Ok(amount) => self.ledger.push(LedgerDraft {
+                currency,
+                amount,
+                reason: reason(),
+            }),
+            Err(_) => self.credit_in_parts(currency, added, reason()),
+        }
+        added
+    }
+
+    /// A ledger amount is an `i64`: a credit of more than it holds is
+    /// written as several entries (at most three), each for the same
+    /// reason. Out of line: it takes a balance near `u64::MAX`.
+    #[cold]
+    #[inline(never)]
+    fn credit_in_parts(&mut self, currency: Currency, added: u64, reason: Reason) {
         let mut left = added;
         while left > i64::MAX as u64 {
             self.ledger.push(LedgerDraft {
@@ -195,7 +209,6 @@ impl Books {
             amount: left as i64,
             reason,
         });
-        added
     }
 }
 
