@@ -58,6 +58,10 @@ impl Store for JsonKvStore {
         step: &mut Step<'_, StepError>,
     ) -> TransactResult {
         let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());
+        // The activity is kept as `user`'s, whatever user it names (the
+        // trait's contract): its repeat, sent as `user`'s, is then a repeat.
+        let kept = activity.map(|a| Activity { user, ..a.clone() });
+        let activity = kept.as_ref();
         // Exactly once: the activity id is a key of its own.
         if let Some(a) = activity {
             let seen: Option<(Activity, gamify::outcome::Outcome)> =

@@ -222,3 +222,48 @@ fn xp_saturates_at_the_top_and_the_ledger_still_explains_it() {
     assert_eq!(state.xp, u64::MAX);
     assert_eq!(ledger, i128::from(u64::MAX));
 }
+
+/// Points alone are an award: a kind that pays only points keeps its
+/// cooldown, and so does a kind past its daily XP cap.
+#[test]
+fn a_cooldown_holds_for_awards_of_points_alone() {
+    let run = |rule: KindRule, at_secs: &[i64]| -> Vec<(u64, u64)> {
+        let mut rules = XpRules::sparkle();
+        rules.kinds.insert("k", rule);
+        let mut state = RuleState::default();
+        let t = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+        at_secs
+            .iter()
+            .enumerate()
+            .map(|(i, secs)| {
+                let a = Activity::new(
+                    format!("a{i}"),
+                    UserId(1),
+                    "k",
+                    t + TimeDelta::seconds(*secs),
+                );
+                let award = rules.award(&state, &a, Tz::UTC).unwrap();
+                state.apply(&award);
+                (award.xp, award.points)
+            })
+            .collect()
+    };
+    let points_only = KindRule {
+        xp: 0,
+        points: 5,
+        cooldown_secs: Some(600),
+        ..KindRule::default()
+    };
+    assert_eq!(
+        run(points_only, &[0, 1, 2, 3]),
+        [(0, 5), (0, 0), (0, 0), (0, 0)]
+    );
+    let capped = KindRule {
+        xp: 10,
+        points: 1,
+        daily_cap: Some(10),
+        cooldown_secs: Some(600),
+        ..KindRule::default()
+    };
+    assert_eq!(run(capped, &[0, 700, 701]), [(10, 1), (0, 1), (0, 0)]);
+}

@@ -307,16 +307,20 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for NameMap<V> {
                 self,
                 mut entries: A,
             ) -> Result<Self::Value, A::Error> {
-                let mut map = NameMap::new();
-                while let Some((key, value)) = entries.next_entry::<Name, V>()? {
-                    if map.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format_args!(
-                            "duplicate key `{key}`"
-                        )));
-                    }
-                    map.insert(key, value);
+                // Gathered, then sorted once (inserting one by one into the
+                // sorted vector would be quadratic for unsorted input).
+                let mut pairs: Vec<(Name, V)> = Vec::new();
+                while let Some(pair) = entries.next_entry::<Name, V>()? {
+                    pairs.push(pair);
                 }
-                Ok(map)
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                if let Some(twice) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate key `{}`",
+                        twice[0].0
+                    )));
+                }
+                Ok(NameMap(pairs))
             }
         }
 

@@ -117,8 +117,9 @@ impl RuleState {
             (c.week, c.week_xp) = (award.week, award.xp);
         }
         // A cooldown runs between awards: an activity that earned nothing
-        // (a quantity of zero, or a cap already reached) starts none.
-        if award.xp > 0 {
+        // (a quantity of zero, or a cap reached on a kind paying no points)
+        // starts none. Points alone are an award: a cooldown takes them too.
+        if award.xp > 0 || award.points > 0 {
             c.last_award = c.last_award.max(Some(award.at));
         }
     }

@@ -138,7 +138,6 @@ impl TryFrom<RawXpRules> for XpRules {
                 ));
             }
         }
-        let mut names = std::collections::BTreeSet::new();
         for (i, boost) in raw.boosts.iter().enumerate() {
             let at = |field: String, problem| {
                 Err(ConfigError::new(format!("boosts[{i}].{field}"), problem))
@@ -146,9 +145,6 @@ impl TryFrom<RawXpRules> for XpRules {
             boost
                 .validate()
                 .map_err(|e| e.within(format!("boosts[{i}]")))?;
-            if !names.insert(boost.name.as_str()) {
-                return at("name".into(), ConfigProblem::Duplicate(boost.name.clone()));
-            }
             // A kind misspelt would make the boost never apply.
             for (j, kind) in boost.kinds.iter().enumerate() {
                 if kind.trim().is_empty() {
