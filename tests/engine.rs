@@ -265,6 +265,9 @@ fn stats_report_level_progress_streak_ranks_and_recent_ledger() {
     let stats = engine.stats(UserId(1)).unwrap().unwrap();
     assert_eq!(stats.streak.current, 3);
     assert_eq!(stats.streak.longest, 3);
+    // Berlin's date of the last login (t0 is noon UTC, 14:00 there).
+    let last = (t0() + TimeDelta::days(2)).date_naive();
+    assert_eq!(stats.streak.last_day, Some(last));
     assert_eq!(stats.metrics.get("logins"), 3);
     assert_eq!(stats.progress.level, stats.level);
     assert!(!stats.recent.is_empty() && stats.recent.len() <= 10);

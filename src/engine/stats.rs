@@ -65,7 +65,13 @@ pub struct AchievementSummary {
     pub by_rarity: BTreeMap<Rarity, usize>,
 }
 
-/// A user's streak.
+/// A user's streak, as of their last activity.
+///
+/// Streaks change only when an activity is applied (the core reads no
+/// clock), so a streak the calendar has since broken still shows its
+/// length here until the user's next activity starts a new one. A profile
+/// that shows "days in a row" today can tell from `last_day`, read in the
+/// user's time zone, whether the streak is still alive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreakSummary {
     /// Consecutive local days with activity, up to the last one.
@@ -74,6 +80,8 @@ pub struct StreakSummary {
     pub longest: u32,
     /// Freezes held.
     pub freezes: u32,
+    /// The last local date with activity, if any.
+    pub last_day: Option<chrono::NaiveDate>,
 }
 
 /// A user's standing on one board.
@@ -159,6 +167,7 @@ impl Engine {
                 current: state.streak.current,
                 longest: state.streak.longest,
                 freezes: state.streak.freezes,
+                last_day: state.streak.last_day,
             },
             quests_completed: state.quests.completed_total,
             recent,
