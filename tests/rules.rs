@@ -155,18 +155,22 @@ fn a_long_gap_over_a_skipped_date_counts_only_dates_that_exist() {
         }),
     };
     let d = |day: u32| NaiveDate::from_ymd_opt(2011, 12, day).unwrap();
-    let mut state = StreakState {
-        current: 5,
-        longest: 5,
-        freezes: 8,
-        last_day: Some(d(21)),
+    // Last active on the 21st with `freezes` held, back on the 31st.
+    let back_after_gap = |freezes: u32| {
+        let mut state = StreakState {
+            current: 5,
+            longest: 5,
+            freezes,
+            last_day: Some(d(21)),
+        };
+        rules.record(
+            &mut state,
+            start_of_day(d(31), tz) + TimeDelta::hours(12),
+            tz,
+        )
     };
     // Missed: the 22nd to the 29th, eight dates; the 30th never was.
-    let change = rules.record(
-        &mut state,
-        start_of_day(d(31), tz) + TimeDelta::hours(12),
-        tz,
-    );
+    let change = back_after_gap(8);
     assert!(
         matches!(
             change,
@@ -179,17 +183,7 @@ fn a_long_gap_over_a_skipped_date_counts_only_dates_that_exist() {
         "{change:?}"
     );
     // One more missed date than freezes held breaks it.
-    let mut state = StreakState {
-        current: 5,
-        longest: 5,
-        freezes: 7,
-        last_day: Some(d(21)),
-    };
-    let change = rules.record(
-        &mut state,
-        start_of_day(d(31), tz) + TimeDelta::hours(12),
-        tz,
-    );
+    let change = back_after_gap(7);
     assert!(
         matches!(change, StreakChange::Broken { previous: 5 }),
         "{change:?}"
