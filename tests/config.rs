@@ -235,3 +235,47 @@ fn a_recurring_boost_listed_once_per_window_loads() {
     let loaded = serde_json::from_value::<Config>(value);
     assert!(loaded.is_ok(), "{}", loaded.unwrap_err());
 }
+
+/// TOML writes instants as native date-times, unquoted; they load as the
+/// quoted RFC 3339 strings do, and a date-time without an offset (which
+/// names no instant) is refused at its field.
+#[test]
+fn native_toml_datetimes_load() {
+    let mut doc: toml::Table =
+        toml::from_str(&toml::to_string(&Config::sparkle()).unwrap()).unwrap();
+    let instant = |text: &str| toml::Value::Datetime(text.parse().unwrap());
+    let mut boost = toml::Table::new();
+    boost.insert("name".into(), "Double XP Weekend".into());
+    boost.insert("multiplier".into(), 2.0.into());
+    boost.insert("starts".into(), instant("2026-05-02T00:00:00Z"));
+    boost.insert("ends".into(), instant("2026-05-04T02:00:00+02:00"));
+    doc["xp"]["boosts"] = toml::Value::Array(vec![boost.into()]);
+    let mut window = toml::Table::new();
+    window.insert("from".into(), instant("2026-06-01T00:00:00Z"));
+    let first = doc["achievements"]["achievements"][0]
+        .as_table_mut()
+        .unwrap();
+    first.insert("available".into(), window.into());
+    let text = toml::to_string(&doc).unwrap();
+    assert!(text.contains("starts = 2026-05-02T00:00:00Z"), "{text}");
+
+    let config: Config = toml::from_str(&text).unwrap();
+    let boost = &config.xp.boosts[0];
+    assert_eq!(boost.starts.to_rfc3339(), "2026-05-02T00:00:00+00:00");
+    assert_eq!(boost.ends.to_rfc3339(), "2026-05-04T00:00:00+00:00");
+    let available = config.achievements.iter().next().unwrap().available;
+    assert_eq!(
+        available.unwrap().from.unwrap().to_rfc3339(),
+        "2026-06-01T00:00:00+00:00"
+    );
+
+    let local = text.replace(
+        "starts = 2026-05-02T00:00:00Z",
+        "starts = 2026-05-02T00:00:00",
+    );
+    let err = toml::from_str::<Config>(&local).unwrap_err().to_string();
+    assert!(
+        err.contains("with an offset") && err.contains("starts"),
+        "{err}"
+    );
+}

@@ -134,10 +134,10 @@ pub struct Tier {
 #[serde(deny_unknown_fields)]
 pub struct Availability {
     /// Not before this instant.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::instant::optional_instant")]
     pub from: Option<DateTime<Utc>>,
     /// Not at or after this instant (expiry).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::instant::optional_instant")]
     pub until: Option<DateTime<Utc>>,
 }
 

@@ -6,6 +6,7 @@
 
 mod calendar;
 mod clock;
+pub(crate) mod instant;
 
 pub(crate) use calendar::local_date_at_offset;
 pub use calendar::{Period, PeriodKind, iso_week, local_date, start_of_day};

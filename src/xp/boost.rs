@@ -25,8 +25,10 @@ pub struct Boost {
     /// decimals.
     pub multiplier: f64,
     /// When the boost starts.
+    #[serde(deserialize_with = "crate::time::instant::instant")]
     pub starts: DateTime<Utc>,
     /// When it ends; must be after `starts`.
+    #[serde(deserialize_with = "crate::time::instant::instant")]
     pub ends: DateTime<Utc>,
     /// Only these users (empty: everyone).
     #[serde(default)]
