@@ -20,7 +20,7 @@ use crate::activity::UserId;
 use crate::config::Config;
 use crate::leaderboard::{Board, BoardSpec, Change, RankPolicy, ScoreMode};
 use crate::name::Name;
-use crate::outcome::Outcome;
+use crate::outcome::{MetricChange, Outcome};
 use crate::state::UserState;
 use crate::step::{source_change, source_total};
 
@@ -35,9 +35,11 @@ struct Slot {
 #[derive(Default)]
 pub(crate) struct OrdinalEntries(Vec<(usize, Option<DateTime<Utc>>, UserId, u64)>);
 
-/// The change an outcome makes on a board of `spec`, if any.
-fn change_for(spec: &BoardSpec, outcome: &Outcome) -> Option<Change> {
-    let (increase, after) = source_change(&spec.source, &outcome.totals, outcome.metric_changes())?;
+/// The change an outcome makes on a board of `spec`, if any. `metrics` is
+/// the outcome's [`Outcome::metric_changes`], found once by the caller for
+/// every board rather than once a board.
+fn change_for(spec: &BoardSpec, outcome: &Outcome, metrics: &[MetricChange]) -> Option<Change> {
+    let (increase, after) = source_change(&spec.source, &outcome.totals, metrics)?;
     let at = outcome.at;
     Some(match spec.mode {
         // An all-time board of a total shows the total itself, the figure a
@@ -152,8 +154,9 @@ impl Boards {
     /// board's handle while asking for another cannot deadlock with it.
     pub(crate) fn apply(&self, outcome: &Outcome, now: DateTime<Utc>) {
         let mut batch = Locked::new();
+        let metrics = outcome.metric_changes();
         for slot in &self.slots {
-            let Some(change) = change_for(&slot.spec, outcome) else {
+            let Some(change) = change_for(&slot.spec, outcome, metrics) else {
                 continue;
             };
             let board = match slot.board.try_write() {
@@ -203,14 +206,16 @@ impl Boards {
         let mut warm = 0;
         for (i, outcome) in outcomes.iter().enumerate() {
             if let Some(next) = outcomes.get(i + 1) {
+                let metrics = next.metric_changes();
                 for (slot, board) in self.slots.iter().zip(&boards) {
-                    if change_for(&slot.spec, next).is_some() {
+                    if change_for(&slot.spec, next, metrics).is_some() {
                         warm ^= board.touch_entry(next.user);
                     }
                 }
             }
+            let metrics = outcome.metric_changes();
             for (slot, board) in self.slots.iter().zip(&mut boards) {
-                if let Some(change) = change_for(&slot.spec, outcome) {
+                if let Some(change) = change_for(&slot.spec, outcome, metrics) {
                     apply_one(board, outcome.user, change, now);
                 }
             }
