@@ -1,20 +1,31 @@
 //! The whole game configuration: curve, bands, XP rules, streaks, quests,
 //! the achievement catalog and the boards, validated once.
 //!
-//! Build it in code, or load it with serde from any format (JSON and TOML
-//! are tested). Loading validates every part and rejects a bad one with a
-//! [`ConfigError`] naming the field; after that nothing in the engine can
-//! fail on configuration.
+//! Build it in code, load JSON with [`Config::from_json`], or load it with
+//! serde from any format (JSON and TOML are tested). Loading validates every
+//! part and rejects a bad one with a [`ConfigError`] naming the field from
+//! the document's root (`curve.thresholds[2]`, `boards[3].max`,
+//! `achievements.achievements[ach_first_post].criterion.metric`); after
+//! that nothing in the engine can fail on configuration.
+//!
+//! The two ways differ on a document that is malformed rather than invalid
+//! (a string where a number belongs, an unknown field):
+//! [`Config::from_json`] names that field too, as a [`ConfigError`] whose
+//! problem is [`ConfigProblem::Malformed`]; plain serde gives the format's
+//! own error (for JSON, its line and column), and an invalid value's
+//! [`ConfigError`] only as that error's text.
 //!
 //! ```
 //! use gamify::config::Config;
 //!
 //! let sparkle = Config::sparkle();
 //! let json = serde_json::to_string(&sparkle).unwrap();
+//! assert_eq!(Config::from_json(&json).unwrap(), sparkle);
 //! let loaded: Config = serde_json::from_str(&json).unwrap();
 //! assert_eq!(loaded, sparkle);
 //!
 //! let bad = json.replacen("\"future_tolerance_secs\":300", "\"future_tolerance_secs\":999999", 1);
+//! assert_eq!(Config::from_json(&bad).unwrap_err().field(), "future_tolerance_secs");
 //! let err = serde_json::from_str::<Config>(&bad).unwrap_err().to_string();
 //! assert!(err.contains("future_tolerance_secs"), "{err}");
 //! ```
@@ -25,13 +36,13 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use crate::achievement::Catalog;
+use crate::achievement::{Catalog, RawCatalog};
 use crate::activity::Activity;
 use crate::error::{ConfigError, ConfigProblem};
-use crate::leaderboard::{BoardSpec, Source, sparkle_boards};
+use crate::leaderboard::{BoardSpec, RawBoardSpec, Source, sparkle_boards};
 use crate::level::{CurveSpec, LevelBand, LevelBands, LevelCurve};
 use crate::name::{Name, NameMap};
-use crate::quest::QuestBook;
+use crate::quest::{QuestBook, QuestDef};
 use crate::streak::{RawStreakRules, StreakRules};
 use crate::time::Tz;
 use crate::xp::{RawXpRules, XpRules};
@@ -77,20 +88,22 @@ pub struct Config {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    // The parts that validate themselves are read unvalidated here and
-    // validated in `try_from`, so their errors are named from the root
-    // (`curve.thresholds[2]`, not `thresholds[2]`).
+    // The parts that validate themselves when deserialized on their own are
+    // read unvalidated here and validated in `try_from`, so their errors are
+    // named from the root (`curve.thresholds[2]`, not `thresholds[2]`;
+    // `boards[3].max`, not `max`), and so `Config::from_json` gets them as
+    // `ConfigError`s rather than as a serde error's text.
     curve: CurveSpec,
     #[serde(default)]
-    bands: LevelBands,
+    bands: Vec<LevelBand>,
     xp: RawXpRules,
     streak: RawStreakRules,
     #[serde(default)]
-    quests: QuestBook,
+    quests: Vec<QuestDef>,
     #[serde(default)]
-    achievements: Catalog,
+    achievements: RawCatalog,
     #[serde(default)]
-    boards: Vec<BoardSpec>,
+    boards: Vec<RawBoardSpec>,
     #[serde(default)]
     kind_metrics: NameMap<Vec<Name>>,
     #[serde(default)]
@@ -116,9 +129,25 @@ impl TryFrom<RawConfig> for Config {
         let curve = LevelCurve::new(raw.curve).map_err(|e| e.within("curve"))?;
         let xp = XpRules::try_from(raw.xp).map_err(|e| e.within("xp"))?;
         let streak = StreakRules::try_from(raw.streak).map_err(|e| e.within("streak"))?;
+        // Bands and quests name their fields `bands[i]` and `quests[i]`
+        // already: their own names are their fields here.
+        let bands = LevelBands::new(raw.bands)?;
+        let quests = QuestBook::new(raw.quests)?;
+        // The catalog names its entries `achievements[ach_first_post]` (by
+        // index while an id is missing or repeated) and its groups
+        // `groups.beginner[0]`; here both are under `achievements`.
+        let achievements =
+            Catalog::try_from(raw.achievements).map_err(|e| e.within("achievements"))?;
+        let boards = raw
+            .boards
+            .into_iter()
+            .enumerate()
+            .map(|(i, board)| {
+                BoardSpec::try_from(board).map_err(|e| e.within(format!("boards[{i}]")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // A band above the top level could never be reached.
-        if let Some(i) = raw
-            .bands
+        if let Some(i) = bands
             .as_slice()
             .iter()
             .position(|b| b.min_level > curve.max_level())
@@ -147,7 +176,7 @@ impl TryFrom<RawConfig> for Config {
             }
         }
         let mut ids = BTreeSet::new();
-        for (i, board) in raw.boards.iter().enumerate() {
+        for (i, board) in boards.iter().enumerate() {
             if !ids.insert(board.id.as_str()) {
                 return Err(
                     ConfigError::new("id", ConfigProblem::Duplicate(board.id.to_string()))
@@ -178,13 +207,13 @@ impl TryFrom<RawConfig> for Config {
             .map(Name::as_str)
             .chain(raw.metrics.iter().map(Name::as_str))
             .collect();
-        if let Some((entry, metric)) = raw.achievements.unknown_metric(|m| known.contains(m)) {
+        if let Some((entry, metric)) = achievements.unknown_metric(|m| known.contains(m)) {
             return Err(ConfigError::new(
-                format!("achievements[{entry}].criterion.metric"),
+                format!("achievements.achievements[{entry}].criterion.metric"),
                 ConfigProblem::Unknown(metric),
             ));
         }
-        for (i, quest) in raw.quests.quests().iter().enumerate() {
+        for (i, quest) in quests.quests().iter().enumerate() {
             let is_kind = xp.kinds.contains_key(&quest.metric);
             if !is_kind && !known.contains(quest.metric.as_str()) {
                 return Err(ConfigError::new(
@@ -193,7 +222,7 @@ impl TryFrom<RawConfig> for Config {
                 ));
             }
         }
-        for (i, board) in raw.boards.iter().enumerate() {
+        for (i, board) in boards.iter().enumerate() {
             if let Source::Metric(m) = &board.source
                 && !known.contains(m.as_str())
             {
@@ -211,12 +240,12 @@ impl TryFrom<RawConfig> for Config {
         }
         Ok(Self {
             curve,
-            bands: raw.bands,
+            bands,
             xp,
             streak,
-            quests: raw.quests,
-            achievements: raw.achievements,
-            boards: raw.boards,
+            quests,
+            achievements,
+            boards,
             kind_metrics: raw.kind_metrics,
             metrics: raw.metrics,
             default_time_zone: raw.default_time_zone,
@@ -263,6 +292,47 @@ static SPARKLE: LazyLock<Config> = LazyLock::new(|| Config {
     future_tolerance_secs: 300,
 });
 
+/// A serde error as a [`ConfigError`] at the path where it happened.
+///
+/// serde reports a missing field and a field or key given twice from the
+/// value that holds it, naming the field only in its message: the name is
+/// added to the path, so the error names the field that is wrong. A key
+/// that could not be read (bad syntax) is left out: the error is named by
+/// the value it was in.
+fn malformed<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ConfigError {
+    use serde_path_to_error::Segment;
+
+    let message = err.inner().to_string();
+    let mut field = String::new();
+    for segment in err.path().iter() {
+        match segment {
+            Segment::Seq { index } => field.push_str(&format!("[{index}]")),
+            Segment::Map { key: name } | Segment::Enum { variant: name } => {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(name);
+            }
+            Segment::Unknown => break,
+        }
+    }
+    let named = ["missing field `", "duplicate field `", "duplicate key `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    if let Some(name) = named {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(name);
+    }
+    if field.is_empty() {
+        field = ROOT.to_owned();
+    }
+    ConfigError::new(field, ConfigProblem::Malformed(message))
+}
+
 /// The seed's level titles.
 fn sparkle_bands() -> LevelBands {
     // The titles of the seed's level achievements, held from their level.
@@ -280,7 +350,83 @@ fn sparkle_bands() -> LevelBands {
     .unwrap_or_default()
 }
 
+/// The field named for what is wrong with a document as a whole (bad
+/// syntax, not an object, characters after the end).
+const ROOT: &str = "(root)";
+
 impl Config {
+    /// Load a configuration from JSON text, naming the field of any error
+    /// from the document's root.
+    ///
+    /// A value that breaks a rule comes back as validation found it (a
+    /// [`ConfigError`] such as `boards[3].max`: out of range). A document
+    /// that is malformed comes back as a [`ConfigError`] whose problem is
+    /// [`ConfigProblem::Malformed`], carrying serde_json's message with its
+    /// line and column, and whose [`field`](ConfigError::field) is the path
+    /// of the value that failed to load:
+    ///
+    /// - a value of the wrong type or an unknown variant: that value
+    ///   (`streak.milestones[1]`, `boards[2].window`);
+    /// - an unknown field: that field (`boards[3].windw`);
+    /// - a missing field, or a field or map key given twice: that field or
+    ///   key (`boards[1].window`, `xp.kinds.post_created`);
+    /// - an unknown time zone: its field (`boards[5].time_zone`);
+    /// - inside a value tagged by one of its own fields (a curve's `kind`,
+    ///   a criterion's `type`), the tagged value (`curve`,
+    ///   `achievements.achievements[2].criterion`): serde reads such a value
+    ///   whole before it knows its shape, so the message says the rest;
+    /// - bad syntax, a document that is not an object, or characters after
+    ///   its end: `(root)`.
+    ///
+    /// Deserializing a `Config` with plain serde (`serde_json::from_str`,
+    /// `toml::from_str`) accepts and refuses exactly the same documents;
+    /// only its errors are the format's own.
+    ///
+    /// ```
+    /// use gamify::ConfigProblem;
+    /// use gamify::config::Config;
+    ///
+    /// let mut doc = serde_json::to_value(Config::sparkle()).unwrap();
+    /// doc["boards"][3]["keep_previous"] = "ten".into();
+    /// let err = Config::from_json(&doc.to_string()).unwrap_err();
+    /// assert_eq!(err.field(), "boards[3].keep_previous");
+    /// assert!(matches!(err.problem(), ConfigProblem::Malformed(_)));
+    /// assert!(err.to_string().contains("invalid type: string \"ten\""), "{err}");
+    /// assert!(err.to_string().contains("at line 1 column"), "{err}");
+    ///
+    /// doc["boards"][3]["keep_previous"] = 10.into();
+    /// doc["boards"][3]["min"] = 50.into();
+    /// doc["boards"][3]["max"] = 5.into();
+    /// let err = Config::from_json(&doc.to_string()).unwrap_err();
+    /// assert_eq!(err.field(), "boards[3].max");
+    /// assert!(matches!(err.problem(), ConfigProblem::OutOfRange(_)));
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let mut json = serde_json::Deserializer::from_str(text);
+        let raw: RawConfig = serde_path_to_error::deserialize(&mut json).map_err(malformed)?;
+        json.end()
+            .map_err(|e| ConfigError::new(ROOT, ConfigProblem::Malformed(e.to_string())))?;
+        Self::try_from(raw)
+    }
+
+    /// [`from_json`](Self::from_json) for a document already parsed into a
+    /// [`serde_json::Value`]. The same errors, named the same way, but a
+    /// malformed value's message has no line and column: a `Value` keeps
+    /// none.
+    ///
+    /// ```
+    /// use gamify::config::Config;
+    ///
+    /// let mut doc = serde_json::to_value(Config::sparkle()).unwrap();
+    /// doc["quests"][0]["window"] = "hourly".into();
+    /// let err = Config::from_json_value(doc).unwrap_err();
+    /// assert_eq!(err.field(), "quests[0].window");
+    /// ```
+    pub fn from_json_value(value: serde_json::Value) -> Result<Self, ConfigError> {
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(malformed)?;
+        Self::try_from(raw)
+    }
+
     /// The built-in Sparkle Universe preset: the seed's curve, XP table,
     /// streak bonus, quests, achievement catalog and boards. Built once per
     /// process; this returns a copy.

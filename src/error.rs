@@ -2,8 +2,13 @@
 //!
 //! Configuration is validated once, when it is built or deserialized; every
 //! problem found there is a [`ConfigError`] that names the offending field by
-//! its path (`levels.thresholds[3]`, `achievements[ach_night_owl].criteria`),
-//! so a host can point its operator at the line to fix.
+//! its path (`curve.thresholds[3]`,
+//! `achievements.achievements[ach_night_owl].criterion`), so a host can point
+//! its operator at the line to fix. A part validated on its own (a
+//! [`Catalog`](crate::achievement::Catalog), a
+//! [`BoardSpec`](crate::leaderboard::BoardSpec)) names the field from that
+//! part; loaded in a [`Config`](crate::config::Config), from the
+//! configuration's root.
 
 use std::fmt;
 
@@ -93,6 +98,13 @@ pub enum ConfigProblem {
     /// Any other violated rule, described in words.
     #[error("{0}")]
     Invalid(String),
+    /// The document does not have the configuration's shape: a value of the
+    /// wrong type, an unknown or missing field, an unknown variant, a key
+    /// given twice, bad syntax. The text is the format's own message (for
+    /// JSON read from text, with its line and column); see
+    /// [`Config::from_json`](crate::config::Config::from_json).
+    #[error("{0}")]
+    Malformed(String),
 }
 
 /// Shorthand for results whose error is the crate-wide [`Error`].

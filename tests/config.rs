@@ -3,6 +3,7 @@
 //! the field named.
 
 use gamify::config::Config;
+use gamify::{ConfigError, ConfigProblem};
 
 const SHIPPED: &str = include_str!("../presets/sparkle.json");
 
@@ -41,21 +42,12 @@ fn sparkle_round_trips_through_json_and_toml() {
 /// One edit of the preset's JSON.
 type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
 
-/// Load the sparkle preset with one JSON edit and return the error text.
-fn rejected(edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let mut value = serde_json::to_value(Config::sparkle()).unwrap();
-    edit(&mut value);
-    serde_json::from_value::<Config>(value)
-        .unwrap_err()
-        .to_string()
-}
-
 #[test]
 fn bad_configurations_are_rejected_with_the_field_named() {
     let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|v| v["achievements"]["achievements"][1]["id"] = "ach_first_post".into()),
-            "achievements[1].id",
+            "`achievements.achievements[1].id`",
         ),
         (
             Box::new(|v| v["achievements"]["achievements"][1]["code"] = "FIRST_POST".into()),
@@ -66,7 +58,7 @@ fn bad_configurations_are_rejected_with_the_field_named() {
                 v["achievements"]["achievements"][0]["prerequisites"] =
                     serde_json::json!(["ach_nope"])
             }),
-            "achievements[ach_first_post].prerequisites[0]",
+            "`achievements.achievements[ach_first_post].prerequisites[0]`",
         ),
         (
             Box::new(|v| {
@@ -85,7 +77,7 @@ fn bad_configurations_are_rejected_with_the_field_named() {
             Box::new(|v| {
                 v["achievements"]["achievements"][0]["criterion"]["metric"] = "postz".into()
             }),
-            "achievements[ach_first_post].criterion.metric",
+            "`achievements.achievements[ach_first_post].criterion.metric`",
         ),
         (
             Box::new(|v| {
@@ -97,15 +89,40 @@ fn bad_configurations_are_rejected_with_the_field_named() {
         ),
         (
             Box::new(|v| v["boards"][1]["id"] = "xp_all_time".into()),
-            "boards[1]",
+            "`boards[1].id`: duplicate `xp_all_time`",
         ),
         (
             Box::new(|v| v["boards"][4]["source"] = serde_json::json!({"metric": "karma"})),
-            "boards[4].source.metric",
+            "`boards[4].source.metric`",
+        ),
+        // A board's own rules, named with the board's place in the list.
+        (
+            Box::new(|v| {
+                v["boards"][2]["min"] = 10.into();
+                v["boards"][2]["max"] = 5.into();
+            }),
+            "`boards[2].max`: out of range",
+        ),
+        (
+            Box::new(|v| v["boards"][3]["id"] = " ".into()),
+            "`boards[3].id`: must not be empty",
+        ),
+        (
+            Box::new(|v| v["boards"][5]["source"] = serde_json::json!({"metric": ""})),
+            "`boards[5].source.metric`: must not be empty",
+        ),
+        // The catalog's groups, under the catalog's field.
+        (
+            Box::new(|v| v["achievements"]["groups"]["social"][0] = "ach_nope".into()),
+            "`achievements.groups.social[0]`: unknown `ach_nope`",
+        ),
+        (
+            Box::new(|v| v["bands"][1]["min_level"] = 1.into()),
+            "`bands[1].min_level`: must be strictly increasing",
         ),
         (
             Box::new(|v| v["quests"][0]["target"] = 0.into()),
-            "quests[0].target",
+            "`quests[0].target`",
         ),
         (
             Box::new(|v| {
@@ -195,8 +212,15 @@ fn bad_configurations_are_rejected_with_the_field_named() {
         ),
     ];
     for (edit, field) in cases {
-        let err = rejected(edit);
+        let mut value = serde_json::to_value(Config::sparkle()).unwrap();
+        edit(&mut value);
+        let err = serde_json::from_value::<Config>(value.clone())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(field), "expected `{field}` in: {err}");
+        // `Config::from_json` finds the same error, as a `ConfigError`.
+        let loaded = Config::from_json(&value.to_string()).unwrap_err();
+        assert_eq!(loaded.to_string(), err);
     }
 }
 
@@ -278,4 +302,212 @@ fn native_toml_datetimes_load() {
         err.contains("with an offset") && err.contains("starts"),
         "{err}"
     );
+}
+
+/// The sparkle preset's JSON with one edit, loaded with `Config::from_json`.
+fn from_json_error(edit: impl FnOnce(&mut serde_json::Value)) -> ConfigError {
+    let mut value = serde_json::to_value(Config::sparkle()).unwrap();
+    edit(&mut value);
+    Config::from_json(&value.to_string()).unwrap_err()
+}
+
+#[test]
+fn from_json_loads_the_shipped_preset() {
+    assert_eq!(Config::from_json(SHIPPED).unwrap(), Config::sparkle());
+}
+
+/// A malformed value is named by its path from the root, with serde_json's
+/// message and its line and column.
+#[test]
+fn from_json_names_the_field_of_a_malformed_value() {
+    let cases: Vec<(Edit, &str)> = vec![
+        // A type error in a nested list.
+        (
+            Box::new(|v| v["streak"]["milestones"][1] = "thirty".into()),
+            "streak.milestones[1]",
+        ),
+        (
+            Box::new(|v| v["bands"][2]["min_level"] = "x".into()),
+            "bands[2].min_level",
+        ),
+        (
+            Box::new(|v| v["xp"]["kinds"]["post_created"]["xp"] = (-5).into()),
+            "xp.kinds.post_created.xp",
+        ),
+        // An unknown field inside a board.
+        (
+            Box::new(|v| v["boards"][3]["windw"] = "day".into()),
+            "boards[3].windw",
+        ),
+        // An unknown enum variant.
+        (
+            Box::new(|v| v["boards"][2]["window"] = "fortnight".into()),
+            "boards[2].window",
+        ),
+        (
+            Box::new(|v| v["quests"][1]["window"] = "hourly".into()),
+            "quests[1].window",
+        ),
+        // A bad time zone.
+        (
+            Box::new(|v| v["default_time_zone"] = "Mars/Olympus_Mons".into()),
+            "default_time_zone",
+        ),
+        (
+            Box::new(|v| v["boards"][5]["time_zone"] = "Europe/Atlantis".into()),
+            "boards[5].time_zone",
+        ),
+        // A missing field is named itself, not the value it is missing from.
+        (
+            Box::new(|v| {
+                v["boards"][1].as_object_mut().unwrap().remove("window");
+            }),
+            "boards[1].window",
+        ),
+        (
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("xp");
+            }),
+            "xp",
+        ),
+        // An instant without an offset names no instant.
+        (
+            Box::new(|v| {
+                v["xp"]["boosts"] = serde_json::json!([{"name": "double", "multiplier": 2.0,
+                    "starts": "2026-01-01T00:00:00", "ends": "2026-01-02T00:00:00Z"}])
+            }),
+            "xp.boosts[0].starts",
+        ),
+        // Inside a value tagged by one of its fields (a curve's `kind`, a
+        // criterion's `type`) the path stops at the tagged value.
+        (
+            Box::new(|v| {
+                v["curve"] = serde_json::json!({"kind": "table", "thresholds": [0, "x", 200]})
+            }),
+            "curve",
+        ),
+        (
+            Box::new(|v| {
+                v["achievements"]["achievements"][2]["criterion"]["at_least"] = "x".into()
+            }),
+            "achievements.achievements[2].criterion",
+        ),
+    ];
+    for (edit, field) in cases {
+        let err = from_json_error(edit);
+        assert_eq!(err.field(), field, "{err}");
+        assert!(
+            matches!(err.problem(), ConfigProblem::Malformed(_)),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(" at line "), "{err}");
+    }
+}
+
+/// A key given twice, in a map or a struct, is named with its path.
+#[test]
+fn from_json_names_a_key_given_twice() {
+    let json = serde_json::to_string(&Config::sparkle()).unwrap();
+    for (from, to, field) in [
+        (
+            r#""kinds":{"#,
+            r#""kinds":{"post_created":{"xp":999999},"#,
+            "xp.kinds.post_created",
+        ),
+        (
+            r#""kind_metrics":{"#,
+            r#""kind_metrics":{"post_created":["posts"],"#,
+            "kind_metrics.post_created",
+        ),
+        (
+            r#""future_tolerance_secs":300"#,
+            r#""future_tolerance_secs":300,"future_tolerance_secs":60"#,
+            "future_tolerance_secs",
+        ),
+        (
+            r#""window":"all_time""#,
+            r#""window":"all_time","window":"day""#,
+            "boards[0].window",
+        ),
+    ] {
+        let twice = json.replacen(from, to, 1);
+        assert_ne!(twice, json, "{from} not found");
+        let err = Config::from_json(&twice).unwrap_err();
+        assert_eq!(err.field(), field, "{err}");
+        assert!(err.to_string().contains("duplicate"), "{err}");
+    }
+}
+
+/// What is wrong with the document as a whole is named `(root)`.
+#[test]
+fn from_json_names_the_root() {
+    let json = serde_json::to_string(&Config::sparkle()).unwrap();
+    for text in ["", "[]", "{", &format!("{json} trailing")] {
+        let err = Config::from_json(text).unwrap_err();
+        assert_eq!(err.field(), "(root)", "{err}");
+        assert!(
+            matches!(err.problem(), ConfigProblem::Malformed(_)),
+            "{err:?}"
+        );
+    }
+    // Bad syntax deeper in is named by the value it is in.
+    let cut = &json[..json.find(r#""boards":[{"#).unwrap() + 11];
+    assert_eq!(Config::from_json(cut).unwrap_err().field(), "boards[0]");
+}
+
+/// A value that parses but breaks a rule comes back as the structured
+/// `ConfigError` validation found, named from the root.
+#[test]
+fn from_json_returns_invalid_values_as_validation_found_them() {
+    let err = from_json_error(|v| v["quests"][0]["target"] = 0.into());
+    assert_eq!(err.field(), "quests[0].target");
+    assert_eq!(err.problem(), &ConfigProblem::Zero);
+    let err = from_json_error(|v| {
+        v["achievements"]["achievements"][0]["prerequisites"] = serde_json::json!(["ach_nope"])
+    });
+    assert_eq!(
+        err.field(),
+        "achievements.achievements[ach_first_post].prerequisites[0]"
+    );
+    assert_eq!(err.problem(), &ConfigProblem::Unknown("ach_nope".into()));
+    let err = from_json_error(|v| {
+        v["boards"][2]["min"] = 10.into();
+        v["boards"][2]["max"] = 5.into();
+    });
+    assert_eq!(err.field(), "boards[2].max");
+    let err = from_json_error(|v| v["curve"]["growth"] = 1.0001.into());
+    assert_eq!(err.field(), "curve.growth");
+}
+
+/// The parts still validate when they are loaded on their own, naming the
+/// field from their own root.
+#[test]
+fn the_parts_still_validate_on_their_own() {
+    use gamify::achievement::Catalog;
+    use gamify::leaderboard::BoardSpec;
+    use gamify::level::LevelBands;
+    use gamify::quest::QuestBook;
+
+    let value = serde_json::to_value(Config::sparkle()).unwrap();
+    let mut catalog = value["achievements"].clone();
+    catalog["achievements"][0]["prerequisites"] = serde_json::json!(["ach_nope"]);
+    let err = serde_json::from_value::<Catalog>(catalog).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`achievements[ach_first_post].prerequisites[0]`"),
+        "{err}"
+    );
+    let mut board = value["boards"][0].clone();
+    board["min"] = 10.into();
+    board["max"] = 5.into();
+    let err = serde_json::from_value::<BoardSpec>(board).unwrap_err();
+    assert!(err.to_string().contains("`max`"), "{err}");
+    let mut bands = value["bands"].clone();
+    bands[1]["min_level"] = 1.into();
+    let err = serde_json::from_value::<LevelBands>(bands).unwrap_err();
+    assert!(err.to_string().contains("`bands[1].min_level`"), "{err}");
+    let mut quests = value["quests"].clone();
+    quests[1]["target"] = 0.into();
+    let err = serde_json::from_value::<QuestBook>(quests).unwrap_err();
+    assert!(err.to_string().contains("`quests[1].target`"), "{err}");
 }

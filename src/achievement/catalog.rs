@@ -116,10 +116,13 @@ impl PartialEq for Catalog {
 
 impl Eq for Catalog {}
 
-/// The catalog as written in a file.
-#[derive(Serialize, Deserialize)]
+/// The catalog as written in a file. A [`Config`](crate::config::Config)
+/// reads its catalog in this form and validates it itself, so the
+/// catalog's errors are named from the configuration's root
+/// (`achievements.achievements[ach_first_post].criterion`).
+#[derive(Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawCatalog {
+pub(crate) struct RawCatalog {
     achievements: Vec<Achievement>,
     #[serde(default)]
     groups: NameMap<Vec<Name>>,

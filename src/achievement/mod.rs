@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use crate::name::Name;
 
 pub use catalog::Catalog;
+pub(crate) use catalog::RawCatalog;
 pub use criterion::{Criterion, LocalWindow};
 pub use evaluate::{AchievementError, AchievementProgress, Change, Evaluation, Facts, Unlock};
 pub use query::{Query, SortBy, Summary, View};

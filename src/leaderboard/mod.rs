@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 pub use change::Change;
 pub use ranked::RankedSet;
+pub(crate) use spec::RawBoardSpec;
 pub use spec::{BoardSpec, BoardWindow, RankPolicy, ScoreMode, Source, sparkle_boards};
 
 use crate::activity::UserId;

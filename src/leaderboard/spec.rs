@@ -130,9 +130,12 @@ pub struct BoardSpec {
     pub keep_previous: usize,
 }
 
+/// A board as written in a file. A [`Config`](crate::config::Config)
+/// reads its boards in this form and validates them itself, so a board's
+/// errors are named with its place in the list (`boards[3].max`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawBoardSpec {
+pub(crate) struct RawBoardSpec {
     id: Name,
     #[serde(default)]
     name: String,
