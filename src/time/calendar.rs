@@ -698,4 +698,105 @@ mod tests {
             "{fall_backs_across_midnight}"
         );
     }
+
+    /// An independent reference for the day periods, built from the zones'
+    /// offsets alone (no local-time lookup): the offset is constant between
+    /// transitions, so within each such stretch the clocks show `date` or a
+    /// later one from `date`'s midnight minus the offset on, and a day
+    /// starts at the first instant of any stretch at which they do. The
+    /// local date of an instant is the latest date whose day has started.
+    /// Checked for every date from 1970 to 2040, and around every
+    /// transition, in the zones the sweep above leaves out: a skipped date
+    /// (Apia), a fall-back across midnight (St_Johns and Goose_Bay to 2010),
+    /// the Nuuk and Godthab names, thirty-minute DST (Lord_Howe), a +5:45
+    /// offset (Kathmandu), two-hour DST at 01:00 UTC (Troll), negative DST
+    /// (Dublin), DST at midnight (Santiago, Havana, Asuncion) and Ramadan's
+    /// suspended DST (Casablanca).
+    #[test]
+    fn days_match_a_reference_built_from_the_offsets() {
+        const REFERENCE_ZONES: [Tz; 14] = [
+            Tz::Pacific__Apia,
+            Tz::America__St_Johns,
+            Tz::America__Goose_Bay,
+            Tz::America__Godthab,
+            Tz::America__Nuuk,
+            Tz::Australia__Lord_Howe,
+            Tz::Asia__Kathmandu,
+            Tz::Antarctica__Troll,
+            Tz::Europe__Dublin,
+            Tz::America__Santiago,
+            Tz::America__Havana,
+            Tz::America__Asuncion,
+            Tz::Africa__Casablanca,
+            Tz::UTC,
+        ];
+        let offset = |tz: Tz, secs: i64| {
+            let at = DateTime::from_timestamp(secs, 0).unwrap();
+            i64::from(
+                tz.offset_from_utc_datetime(&at.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            )
+        };
+        let (from, to) = (utc(1969, 12, 30, 0, 0), utc(2040, 1, 2, 0, 0));
+        let (from, to) = (from.timestamp(), to.timestamp());
+        let instant = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap();
+        for tz in REFERENCE_ZONES {
+            // The stretches of constant offset, `(first second, end, offset)`:
+            // offsets sampled every six hours (no zone changes twice within
+            // six hours), each change narrowed to the second.
+            let mut stretches: Vec<(i64, i64, i64)> = Vec::new();
+            let (mut first, mut current) = (from, offset(tz, from));
+            let mut t = from;
+            while t < to {
+                let next = (t + 6 * 3600).min(to);
+                if offset(tz, next) != current {
+                    let (mut lo, mut hi) = (t, next);
+                    while hi - lo > 1 {
+                        let mid = lo + (hi - lo) / 2;
+                        if offset(tz, mid) == current {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    stretches.push((first, hi, current));
+                    (first, current) = (hi, offset(tz, hi));
+                }
+                t = next;
+            }
+            stretches.push((first, to, current));
+            // The first instant at which the clocks show `date` or later.
+            let reference_start = |date: NaiveDate| {
+                let midnight = date.and_time(NaiveTime::MIN).and_utc().timestamp();
+                stretches
+                    .iter()
+                    .find_map(|&(a, b, off)| Some(a.max(midnight - off)).filter(|s| *s < b))
+                    .map(instant)
+            };
+            let mut date = ymd(1970, 1, 1);
+            while date < ymd(2040, 1, 1) {
+                let start = reference_start(date).unwrap();
+                assert_eq!(start_of_day(date, tz), start, "{tz} {date}");
+                let second = TimeDelta::seconds(1);
+                assert!(local_date(start - second, tz) < date, "{tz} {date}");
+                assert!(local_date(start, tz) >= date, "{tz} {date}");
+                date = date.succ_opt().unwrap();
+            }
+            // The local date either side of every transition: the latest
+            // date whose reference day has started.
+            for w in stretches.windows(2) {
+                for at in [w[1].0 - 1, w[1].0, w[1].0 + 1].map(instant) {
+                    let clock = at.with_timezone(&tz).date_naive();
+                    // The clocks go back a date at most, so the day that has
+                    // started is the clocks' date or the one after.
+                    let expected = match clock.succ_opt() {
+                        Some(next) if reference_start(next).is_some_and(|s| s <= at) => next,
+                        _ => clock,
+                    };
+                    assert_eq!(local_date(at, tz), expected, "{tz} {at}");
+                }
+            }
+        }
+    }
 }
