@@ -261,3 +261,277 @@ fn a_cooldown_holds_for_awards_of_points_alone() {
     };
     assert_eq!(run(capped, &[0, 700, 701]), [(10, 1), (0, 1), (0, 0)]);
 }
+
+/// The step's local days, checked against a reference that reads the
+/// calendar straight from chrono-tz: the date the clocks show (from 2011
+/// on no zone's clocks go back across midnight, so that is the local
+/// date), and a date exists if some quarter-hour of it does. Random
+/// activities (some arriving late, by up to two days) by a user who
+/// changes zone now and then, in zones with a skipped date (Apia, 30
+/// December 2011), DST at midnight, thirty-minute and negative DST,
+/// quarter-hour offsets and Ramadan's suspended DST; the login streak with
+/// freezes, the daily quests, a kind with daily and weekly caps, and post
+/// boards by day, by Sunday and Thursday weeks and by month, each in its
+/// own zone, must all follow the reference.
+mod local_days {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
+    use gamify::activity::{Activity, UserId};
+    use gamify::config::Config;
+    use gamify::leaderboard::{BoardSpec, BoardWindow, Source};
+    use gamify::outcome::Event;
+    use gamify::state::UserState;
+    use gamify::time::Tz;
+    use gamify::xp::KindRule;
+    use proptest::prelude::*;
+
+    const ZONES: [Tz; 14] = [
+        Tz::Pacific__Apia,
+        Tz::America__St_Johns,
+        Tz::America__Nuuk,
+        Tz::Australia__Lord_Howe,
+        Tz::Asia__Kathmandu,
+        Tz::Antarctica__Troll,
+        Tz::Europe__Dublin,
+        Tz::America__Santiago,
+        Tz::America__Havana,
+        Tz::Africa__Casablanca,
+        Tz::America__Asuncion,
+        Tz::Pacific__Kiritimati,
+        Tz::Pacific__Pago_Pago,
+        Tz::UTC,
+    ];
+
+    const WINDOWS: [BoardWindow; 4] = [
+        BoardWindow::Day,
+        BoardWindow::Week {
+            starts_on: Weekday::Sun,
+        },
+        BoardWindow::Week {
+            starts_on: Weekday::Thu,
+        },
+        BoardWindow::Month,
+    ];
+
+    /// The date the clocks show.
+    fn shown(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+        at.with_timezone(&tz).date_naive()
+    }
+
+    fn exists(date: NaiveDate, tz: Tz) -> bool {
+        (0..96).any(|q| {
+            let time = NaiveTime::from_hms_opt(q / 4, q % 4 * 15, 0).unwrap();
+            tz.from_local_datetime(&date.and_time(time))
+                .earliest()
+                .is_some()
+        })
+    }
+
+    /// The first day of `window` holding `date`, stepping back a day at a
+    /// time.
+    fn first_day(window: BoardWindow, date: NaiveDate) -> NaiveDate {
+        match window {
+            BoardWindow::Week { starts_on } => {
+                let mut day = date;
+                while day.weekday() != starts_on {
+                    day = day.pred_opt().unwrap();
+                }
+                day
+            }
+            BoardWindow::Month => date.with_day(1).unwrap(),
+            _ => date,
+        }
+    }
+
+    fn config(board_zones: &[usize]) -> Config {
+        let mut config = Config::sparkle();
+        config.xp.kinds.insert(
+            "capped",
+            KindRule {
+                xp: 7,
+                daily_cap: Some(20),
+                weekly_cap: Some(60),
+                ..KindRule::default()
+            },
+        );
+        config.boards = WINDOWS
+            .iter()
+            .zip(board_zones)
+            .enumerate()
+            .map(|(i, (window, zone))| {
+                let mut spec =
+                    BoardSpec::new(format!("posts{i}"), Source::Metric("posts".into()), *window);
+                spec.time_zone = ZONES[*zone];
+                spec
+            })
+            .collect();
+        config
+    }
+
+    /// The reference's state.
+    #[derive(Default)]
+    struct Model {
+        /// Current and longest streak, freezes, last active date.
+        streak: (u32, u32, u32, Option<NaiveDate>),
+        /// Daily quest id → (window, completed).
+        quests: BTreeMap<&'static str, (NaiveDate, bool)>,
+        /// The capped kind's (day, XP) and (week, XP).
+        day: Option<(NaiveDate, u64)>,
+        week: Option<(NaiveDate, u64)>,
+        /// Board id → (window, posts).
+        windows: BTreeMap<String, (NaiveDate, u64)>,
+    }
+
+    impl Model {
+        /// The sparkle streak: freezes earned every 7 days, 2 held, gaps of
+        /// up to 2 missed dates covered.
+        fn login(&mut self, today: NaiveDate, tz: Tz) {
+            let (current, longest, freezes, last) = &mut self.streak;
+            match *last {
+                Some(last) if today <= last => return,
+                Some(last) => {
+                    let missed = (1..(today - last).num_days())
+                        .filter(|d| exists(last + TimeDelta::days(*d), tz))
+                        .count() as u32;
+                    if missed <= 2 && missed <= *freezes {
+                        *freezes -= missed;
+                        *current += 1;
+                        if *current % 7 == 0 && *freezes < 2 {
+                            *freezes += 1;
+                        }
+                    } else {
+                        *current = 1;
+                    }
+                }
+                None => *current = 1,
+            }
+            *longest = (*longest).max(*current);
+            *last = Some(today);
+        }
+
+        /// The XP the capped kind earns on `today`; late for a closed day
+        /// or week, nothing.
+        fn capped(&mut self, today: NaiveDate) -> u64 {
+            let week = first_day(
+                BoardWindow::Week {
+                    starts_on: Weekday::Mon,
+                },
+                today,
+            );
+            let used =
+                |counter: Option<(NaiveDate, u64)>, period: NaiveDate, cap: u64| match counter {
+                    Some((p, xp)) if p == period => xp,
+                    Some((p, _)) if p > period => cap,
+                    _ => 0,
+                };
+            let xp = 7u64
+                .min(20 - used(self.day, today, 20))
+                .min(60 - used(self.week, week, 60));
+            for (counter, period) in [(&mut self.day, today), (&mut self.week, week)] {
+                match counter {
+                    Some((p, sum)) if *p == period => *sum += xp,
+                    Some((p, _)) if *p > period => {}
+                    _ => *counter = Some((period, xp)),
+                }
+            }
+            xp
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn streaks_quests_caps_and_board_windows_follow_the_local_calendar(
+            // Half of them start in the fortnight before Apia's skipped date.
+            start_day in prop_oneof![0i64..3 * 365, 348i64..362],
+            board_zones in prop::collection::vec(0..ZONES.len(), 4),
+            first_zone in 0..ZONES.len(),
+            // Minutes forward, minutes late, the kind, a new zone.
+            steps in prop::collection::vec(
+                (
+                    0i64..2600,
+                    prop_oneof![6 => Just(0i64), 1 => 0i64..3000],
+                    0usize..3,
+                    prop::option::weighted(0.1, 0..ZONES.len()),
+                ),
+                1..60,
+            ),
+        ) {
+            let config = config(&board_zones);
+            let mut tz = ZONES[first_zone];
+            let mut state = UserState {
+                time_zone: Some(tz),
+                ..UserState::default()
+            };
+            let mut model = Model::default();
+            // From 2011, over Apia's skipped date, at a varying time of day.
+            let mut now = Utc.with_ymd_and_hms(2011, 1, 1, 0, 0, 0).unwrap()
+                + TimeDelta::days(start_day)
+                + TimeDelta::minutes(start_day * 37 % 1440);
+            for (i, (forward, late, kind, zone)) in steps.into_iter().enumerate() {
+                now += TimeDelta::minutes(forward);
+                if let Some(zone) = zone {
+                    tz = ZONES[zone];
+                    state.time_zone = Some(tz);
+                }
+                let at = now - TimeDelta::minutes(late);
+                let kind = ["daily_login", "post_created", "capped"][kind];
+                let activity = Activity::new(format!("a{i}"), UserId(1), kind, at);
+                let commit = gamify::step::step(&config, &mut state, &activity, now).unwrap();
+                let today = shown(at, tz);
+                let context = format!("step {i}: {kind} at {at} in {tz}");
+
+                model.login(today, tz);
+                let streak = &state.streak;
+                prop_assert_eq!(
+                    (streak.current, streak.longest, streak.freezes, streak.last_day),
+                    model.streak,
+                    "streak, {}", context
+                );
+
+                let quest = match kind {
+                    "daily_login" => Some("daily_login"),
+                    "post_created" => Some("daily_post"),
+                    _ => None,
+                };
+                if let Some(quest) = quest {
+                    let expected = model.quests.entry(quest).or_insert((today, false));
+                    if today > expected.0 {
+                        *expected = (today, false);
+                    }
+                    if today == expected.0 {
+                        expected.1 = true;
+                    }
+                    let progress = &state.quests.progress[quest];
+                    prop_assert_eq!((progress.window, progress.completed), *expected, "{}, {}", quest, context);
+                }
+
+                if kind == "capped" {
+                    let xp = commit.outcome.events.iter().find_map(|e| match e {
+                        Event::XpAwarded { award, .. } => Some(award.xp),
+                        _ => None,
+                    });
+                    prop_assert_eq!(xp, Some(model.capped(today)), "caps, {}", context);
+                }
+
+                if kind == "post_created" {
+                    for board in &config.boards {
+                        let window = first_day(board.window, shown(at.min(now), board.time_zone));
+                        let id = board.id.to_string();
+                        match model.windows.get_mut(&id) {
+                            Some((w, _)) if *w > window => {}
+                            Some((w, posts)) if *w == window => *posts += 1,
+                            _ => {
+                                model.windows.insert(id.clone(), (window, 1));
+                            }
+                        }
+                        let gain = &state.windows[id.as_str()];
+                        prop_assert_eq!((gain.window, gain.amount), model.windows[&id], "{}, {}", id, context);
+                    }
+                }
+            }
+        }
+    }
+}
