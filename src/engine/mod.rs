@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 pub use boards::BoardHandle;
 pub use replay::{ReplayChange, ReplayReport};
@@ -57,7 +58,7 @@ impl From<TransactError<StepError>> for RecordError {
 }
 
 /// The result of recording an activity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recorded {
     /// What the activity caused (for a duplicate: what it caused the first time).
     pub outcome: Outcome,
