@@ -98,7 +98,7 @@ fn every_error_is_a_std_error_send_sync_and_static() {
 fn wire_data_is_debug_clone_eq_and_serde() {
     use gamify::achievement::{
         Achievement, AchievementProgress, AchievementState, Availability, Catalog, Criterion,
-        LocalWindow, Rarity, SortBy, Summary, Tier, Unlock, Unlocked,
+        Evaluation, LocalWindow, Rarity, SortBy, Summary, Tier, Unlock, Unlocked,
     };
     use gamify::activity::{Activity, ActivityId, Metrics, UserId};
     use gamify::config::Config;
@@ -146,6 +146,7 @@ fn wire_data_is_debug_clone_eq_and_serde() {
     data::<StreakSummary>();
     data::<BoardStanding>();
     data::<AchievementProgress>();
+    data::<Evaluation>();
     data::<Summary>();
     data::<Standing>();
     data::<FinalStandings>();

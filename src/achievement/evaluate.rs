@@ -94,7 +94,7 @@ pub struct AchievementProgress {
 }
 
 /// What an evaluation found.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Newly unlocked, in evaluation order (stable for the same input).
     pub unlocked: Vec<Unlock>,
