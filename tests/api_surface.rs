@@ -206,11 +206,12 @@ fn wire_data_is_debug_clone_eq_and_serde() {
 #[test]
 fn every_public_type_is_debug() {
     use gamify::achievement::{Change, Facts, Query, View};
-    use gamify::engine::{BoardHandle, Engine};
+    use gamify::engine::{BoardHandle, Engine, EngineBuilder};
     use gamify::leaderboard::{Board, RankedSet};
     use gamify::store::{Commit, MemoryStore, Transacted, Work};
 
     debug::<Engine>();
+    debug::<EngineBuilder>();
     debug::<BoardHandle<'static>>();
     debug::<Board>();
     debug::<RankedSet>();

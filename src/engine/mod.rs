@@ -159,6 +159,15 @@ pub struct EngineBuilder {
     sinks: Vec<Arc<dyn EventSink>>,
 }
 
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("sinks", &self.sinks.len())
+            .field("boards", &self.config.boards.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl EngineBuilder {
     /// Keep state in `store` (default: a new [`MemoryStore`]).
     #[must_use]
