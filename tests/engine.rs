@@ -413,7 +413,10 @@ fn grants_revocations_and_board_resets_are_ledger_entries() {
     assert!(engine.grant(UserId(1), "ach_nope").is_err());
 
     assert!(engine.reset_board("xp_weekly").unwrap());
-    assert!(!engine.reset_board("no_such_board").unwrap());
+    // A typo in a board id is an error that names it, not a quiet `false`.
+    let unknown = engine.reset_board("no_such_board").unwrap_err();
+    assert!(matches!(&unknown, RecordError::UnknownBoard(id) if id == "no_such_board"));
+    assert_eq!(unknown.to_string(), "unknown board `no_such_board`");
     assert!(engine.board("xp_weekly").unwrap().is_empty());
     assert_eq!(
         engine

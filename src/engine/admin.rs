@@ -80,19 +80,20 @@ impl Engine {
     /// Close the current window of board `id` now: its standings become the
     /// previous window's final standings and the window starts empty. Each
     /// user's recorded window gain is cleared in its own transaction, so the
-    /// reset survives a restart. Returns `false` for an unknown board and
-    /// for an all-time board, which has no window: its scores are the
-    /// users' totals (use [`adjust`](Self::adjust) to change those).
+    /// reset survives a restart. Returns `false` for an all-time board,
+    /// which has no window: its scores are the users' totals (use
+    /// [`adjust`](Self::adjust) to change those). A board id the
+    /// configuration does not have is [`RecordError::UnknownBoard`].
     ///
     /// Recording waits while it runs (it walks every user): a gain landing
     /// on the fresh board before its user's stored gain was cleared would
     /// be cleared with it, and a restart would lose it.
     pub fn reset_board(&self, id: &str) -> Result<bool, RecordError> {
         let now = self.now();
-        let windowed = self
-            .config
-            .board(id)
-            .is_some_and(|b| b.window.period_kind().is_some());
+        let Some(spec) = self.config.board(id) else {
+            return Err(RecordError::UnknownBoard(id.into()));
+        };
+        let windowed = spec.window.period_kind().is_some();
         let _every = self.order.lock_every();
         if !windowed || !self.boards.reset(id, now) {
             return Ok(false);

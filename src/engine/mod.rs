@@ -42,6 +42,9 @@ pub enum RecordError {
     /// The activity id was recorded before with a different payload.
     #[error("activity id `{0}` was already recorded with a different payload")]
     Conflict(ActivityId),
+    /// An admin operation named a board the configuration does not have.
+    #[error("unknown board `{0}`")]
+    UnknownBoard(Name),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
