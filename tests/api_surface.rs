@@ -267,3 +267,60 @@ fn engine_results_round_trip_through_json() {
     round_trip(&engine.replay_dry_run().unwrap());
     round_trip(engine.config());
 }
+
+/// `gamify::Error` says every fallible operation's error converts into it:
+/// a host that runs the pure step, the XP rules, the catalog or a store
+/// itself can use `?` into `gamify::Result`, as the engine's callers do.
+#[test]
+fn the_pure_cores_errors_convert_into_the_crate_error() {
+    use chrono::{TimeZone, Utc};
+    use gamify::activity::{Activity, UserId};
+    use gamify::config::Config;
+    use gamify::state::UserState;
+    use gamify::store::{MemoryStore, Store};
+
+    let config = Config::sparkle();
+    let now = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+    let typo = Activity::new("a-1", UserId(1), "post_creatd", now);
+
+    let step = || -> gamify::Result<()> {
+        gamify::step::step(&config, &mut UserState::default(), &typo, now)?;
+        Ok(())
+    };
+    let award = || -> gamify::Result<()> {
+        let state = UserState::default();
+        config
+            .xp
+            .award(&state.rules, &typo, config.default_time_zone)?;
+        Ok(())
+    };
+    let grant = || -> gamify::Result<()> {
+        let mut state = UserState::default();
+        config
+            .achievements
+            .grant(&mut state.achievements, "ach_nope", now)?;
+        Ok(())
+    };
+    let store = MemoryStore::new();
+    let transact = || -> gamify::Result<()> {
+        store.transact(UserId(1), Some(&typo), &mut |state| {
+            gamify::step::step(&config, state, &typo, now)
+        })?;
+        Ok(())
+    };
+    for (what, result) in [
+        ("step", step()),
+        ("award", award()),
+        ("transact", transact()),
+    ] {
+        let e = result.unwrap_err();
+        assert!(matches!(e, gamify::Error::Record(_)), "{what}: {e:?}");
+        assert_eq!(
+            e.to_string(),
+            "unknown activity kind `post_creatd`",
+            "{what}"
+        );
+    }
+    let e = grant().unwrap_err();
+    assert_eq!(e.to_string(), "unknown achievement `ach_nope`");
+}

@@ -60,6 +60,34 @@ impl From<TransactError<StepError>> for RecordError {
     }
 }
 
+// The pure core's refusals convert into the crate-wide error as the engine
+// reports them (`Error::Record`), so a host that runs the pure step or the
+// store itself can use `?` into `gamify::Result` as the engine's callers do.
+
+impl From<StepError> for crate::Error {
+    fn from(e: StepError) -> Self {
+        Self::Record(RecordError::Refused(e))
+    }
+}
+
+impl From<crate::xp::AwardError> for crate::Error {
+    fn from(e: crate::xp::AwardError) -> Self {
+        StepError::from(e).into()
+    }
+}
+
+impl From<crate::achievement::AchievementError> for crate::Error {
+    fn from(e: crate::achievement::AchievementError) -> Self {
+        StepError::from(e).into()
+    }
+}
+
+impl From<TransactError<StepError>> for crate::Error {
+    fn from(e: TransactError<StepError>) -> Self {
+        Self::Record(e.into())
+    }
+}
+
 /// The result of recording an activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recorded {
