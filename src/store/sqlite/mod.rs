@@ -1,46 +1,6 @@
-//! [`SqliteStore`]: the embedded durable store (feature `sqlite`).
-//!
-//! One SQLite transaction per recorded activity covers the activity id (a
-//! unique index, which backs exactly-once), the ledger entries and the
-//! user's new state; [`Store::transact_many`] commits a whole batch in one
-//! transaction (one fsync). An applied activity appends one row to an
-//! append-only journal (its id, the activity, the outcome and its ledger
-//! entries as compact binary blobs) and rewrites the user's state row. The
-//! database runs in WAL mode. Boards are not tables: the engine keeps them
-//! in memory and rebuilds them from the users' states when it starts, so no
-//! request scans a table.
-//!
-//! The schema is versioned (`PRAGMA user_version`, [`SCHEMA_VERSION`]);
-//! opening an older file migrates it in one transaction, and a newer or a
-//! foreign file is refused untouched.
-//!
-//! Durability by [`Synchronous`] setting (SQLite's `PRAGMA synchronous` in
-//! WAL mode):
-//!
-//! - [`Full`](Synchronous::Full) (the default): every acknowledged activity
-//!   survives a process crash and a power loss.
-//! - [`Normal`](Synchronous::Normal): survives a process crash; a power loss
-//!   may lose the last transactions (never corrupts the database).
-//! - [`Off`](Synchronous::Off): survives a process crash; a power loss may
-//!   lose transactions or corrupt the database. For tests and throwaway data.
-//!
-//! The other settings the store makes (a 64 MiB page cache, a checkpoint
-//! every ~40 MiB of WAL) trade memory and disk space for speed and change
-//! none of the above; a larger WAL only makes the first open after a crash
-//! read more of it.
-//!
-//! ```
-//! # #[cfg(feature = "sqlite")] {
-//! use gamify::store::{SqliteStore, Store};
-//!
-//! let dir = std::env::temp_dir().join(format!("gamify-doc-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir).unwrap();
-//! let store = SqliteStore::open(dir.join("game.db")).unwrap();
-//! assert!(store.users().unwrap().is_empty());
-//! assert_eq!(store.integrity_check().unwrap(), "ok");
-//! # std::fs::remove_dir_all(&dir).ok();
-//! # }
-//! ```
+//! [`SqliteStore`]: the embedded durable store (feature `sqlite`). This
+//! module is private: what a host needs to know is on the type, where the
+//! rendered docs show it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -159,7 +119,7 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 /// (`PRAGMA journal_size_limit`), so a burst does not leave a large file.
 const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 
-/// How hard SQLite syncs to disk; see the module docs for what each
+/// How hard SQLite syncs to disk; see [`SqliteStore`] for what each
 /// setting survives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Synchronous {
@@ -173,6 +133,48 @@ pub enum Synchronous {
 }
 
 /// A durable store in one SQLite file.
+///
+/// One SQLite transaction per recorded activity covers the activity id (a
+/// unique index, which backs exactly-once), the ledger entries and the
+/// user's new state; [`Store::transact_many`] commits a whole batch in one
+/// transaction (one fsync). An applied activity appends one row to an
+/// append-only journal (its id, the activity, the outcome and its ledger
+/// entries as compact binary blobs) and rewrites the user's state row. The
+/// database runs in WAL mode. Boards are not tables: the engine keeps them
+/// in memory and rebuilds them from the users' states when it starts, so no
+/// request scans a table.
+///
+/// The schema is versioned (`PRAGMA user_version`, [`SCHEMA_VERSION`]);
+/// opening an older file migrates it in one transaction, and a newer or a
+/// foreign file is refused untouched.
+///
+/// Durability by [`Synchronous`] setting (SQLite's `PRAGMA synchronous` in
+/// WAL mode):
+///
+/// - [`Full`](Synchronous::Full) (the default): every acknowledged activity
+///   survives a process crash and a power loss.
+/// - [`Normal`](Synchronous::Normal): survives a process crash; a power loss
+///   may lose the last transactions (never corrupts the database).
+/// - [`Off`](Synchronous::Off): survives a process crash; a power loss may
+///   lose transactions or corrupt the database. For tests and throwaway data.
+///
+/// The other settings the store makes (a 64 MiB page cache, a checkpoint
+/// every ~40 MiB of WAL) trade memory and disk space for speed and change
+/// none of the above; a larger WAL only makes the first open after a crash
+/// read more of it.
+///
+/// ```
+/// # #[cfg(feature = "sqlite")] {
+/// use gamify::store::{SqliteStore, Store};
+///
+/// let dir = std::env::temp_dir().join(format!("gamify-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let store = SqliteStore::open(dir.join("game.db")).unwrap();
+/// assert!(store.users().unwrap().is_empty());
+/// assert_eq!(store.integrity_check().unwrap(), "ok");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
