@@ -1,57 +1,8 @@
 //! Replay: rebuild every user's state from the recorded activities under the
 //! engine's (possibly changed) configuration.
 //!
-//! # The history
-//!
-//! A user's history is their recorded activities and their ledger. Every
-//! admin operation leaves an entry of its own, without an activity id:
-//! `Adjustment` (the amount moved), `Granted` (zero amount, before the
-//! entries of what the grant pays), `Revoked`, `TimeZoneChanged` and
-//! `BoardReset` (zero amount). An activity's entries carry its id.
-//!
-//! # The walk
-//!
-//! A fresh state walks the history in the order it happened: the ledger in
-//! order, and at each activity's first entry that activity (and any
-//! recorded before it not yet walked) goes through the pure step at its own
-//! time; at each admin entry the operation is re-applied at the entry's time
-//! by the function the engine ran (`admin.rs`), so it pays, crosses levels
-//! and unlocks exactly as it did. Entries without an activity that are not
-//! an operation (what an operation paid, a previous replay's correction)
-//! are skipped: re-applying the operation pays again what it pays now.
-//! Activities left after the last entry come last.
-//!
-//! An activity that wrote no ledger entry (it paid nothing) has no place of
-//! its own in the ledger: it comes after the activities recorded before it
-//! and before the next one that wrote entries, and among the admin
-//! operations between, before those made at or after its time (the
-//! activity's `at`; an activity dated at the very instant of an operation
-//! counts as before it). That is exact when activities are reported as
-//! they happen; an activity that paid nothing, reported late (dated at or
-//! before the time of an admin operation made before it was recorded), is
-//! walked before that operation, which can matter when the operation
-//! changes what the activity would do (a time-zone change moves its day).
-//!
-//! Under the configuration the history was recorded with, the walk gives
-//! back the state it built, so a replay reports no change. Under a changed
-//! one, it gives what recording the same history would have given, except
-//! that an adjustment that would take a balance below zero takes what there
-//! is.
-//!
-//! # Older histories
-//!
-//! Before grants and time-zone changes wrote entries, the ledger could not
-//! tell them. For such a history: achievements the current state holds as
-//! granted, with no `Granted` entry, are granted again last, at the time
-//! they unlocked (a grant revoked since is lost); and if the ledger has no
-//! `TimeZoneChanged` entry, the whole history is walked in the user's
-//! current zone (once it has one, the walk starts in the default zone).
-//!
-//! # Writing
-//!
-//! The difference in each balance is written to the ledger as a `Replay`
-//! entry, so the ledger still sums to the balance and history is never
-//! edited.
+//! How it walks the history is documented on [`Engine::replay`]: this
+//! module is private, so its own docs are not rendered.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -106,9 +57,10 @@ pub struct ReplayChange {
 }
 
 impl Engine {
-    /// Report what a replay would change, changing nothing. Under the
-    /// configuration the history was recorded with, it reports no change
-    /// (see the module doc for the one ambiguity the history leaves).
+    /// Report what a [replay](Self::replay) would change, changing
+    /// nothing. Under the configuration the history was recorded with, it
+    /// reports no change (see [`replay`](Self::replay) for the one
+    /// ambiguity the history leaves).
     pub fn replay_dry_run(&self) -> Result<ReplayReport, StoreError> {
         let mut report = ReplayReport::default();
         for user in self.store.users()? {
@@ -124,6 +76,59 @@ impl Engine {
     /// Rebuild every user's state under the current configuration, then the
     /// boards. Each user is one atomic store transaction; a user who records
     /// activity meanwhile is rebuilt again.
+    ///
+    /// # The history
+    ///
+    /// A user's history is their recorded activities and their ledger. Every
+    /// admin operation leaves an entry of its own, without an activity id:
+    /// `Adjustment` (the amount moved), `Granted` (zero amount, before the
+    /// entries of what the grant pays), `Revoked`, `TimeZoneChanged` and
+    /// `BoardReset` (zero amount). An activity's entries carry its id.
+    ///
+    /// # The walk
+    ///
+    /// A fresh state walks the history in the order it happened: the ledger in
+    /// order, and at each activity's first entry that activity (and any
+    /// recorded before it not yet walked) goes through the pure step at its own
+    /// time; at each admin entry the operation is re-applied at the entry's time
+    /// by the function the engine ran ([`adjust`](Self::adjust),
+    /// [`grant`](Self::grant) and the others), so it pays, crosses levels
+    /// and unlocks exactly as it did. Entries without an activity that are not
+    /// an operation (what an operation paid, a previous replay's correction)
+    /// are skipped: re-applying the operation pays again what it pays now.
+    /// Activities left after the last entry come last.
+    ///
+    /// An activity that wrote no ledger entry (it paid nothing) has no place of
+    /// its own in the ledger: it comes after the activities recorded before it
+    /// and before the next one that wrote entries, and among the admin
+    /// operations between, before those made at or after its time (the
+    /// activity's `at`; an activity dated at the very instant of an operation
+    /// counts as before it). That is exact when activities are reported as
+    /// they happen; an activity that paid nothing, reported late (dated at or
+    /// before the time of an admin operation made before it was recorded), is
+    /// walked before that operation, which can matter when the operation
+    /// changes what the activity would do (a time-zone change moves its day).
+    ///
+    /// Under the configuration the history was recorded with, the walk gives
+    /// back the state it built, so a replay reports no change. Under a changed
+    /// one, it gives what recording the same history would have given, except
+    /// that an adjustment that would take a balance below zero takes what there
+    /// is.
+    ///
+    /// # Older histories
+    ///
+    /// Before grants and time-zone changes wrote entries, the ledger could not
+    /// tell them. For such a history: achievements the current state holds as
+    /// granted, with no `Granted` entry, are granted again last, at the time
+    /// they unlocked (a grant revoked since is lost); and if the ledger has no
+    /// `TimeZoneChanged` entry, the whole history is walked in the user's
+    /// current zone (once it has one, the walk starts in the default zone).
+    ///
+    /// # Writing
+    ///
+    /// The difference in each balance is written to the ledger as a `Replay`
+    /// entry, so the ledger still sums to the balance and history is never
+    /// edited.
     pub fn replay(&self) -> Result<ReplayReport, RecordError> {
         let mut report = ReplayReport {
             applied: true,
