@@ -56,6 +56,14 @@ fn the_sqlite_store_and_an_engine_on_it_are_send_and_sync() {
 
     send_sync::<SqliteStore>();
     send_sync::<Synchronous>();
+    // A host keeps the durability setting in its own configuration.
+    data::<Synchronous>();
+    let normal: Synchronous = serde_json::from_str(r#""normal""#).unwrap();
+    assert_eq!(normal, Synchronous::Normal);
+    assert_eq!(
+        serde_json::to_string(&Synchronous::Full).unwrap(),
+        r#""full""#
+    );
     // An engine on SQLite is the same `Engine` type; build one to be sure.
     let dir = std::env::temp_dir().join(format!("gamify-api-surface-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -120,8 +120,10 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 const JOURNAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
 
 /// How hard SQLite syncs to disk; see [`SqliteStore`] for what each
-/// setting survives.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// setting survives. Serde reads it as `"full"`, `"normal"` or `"off"`,
+/// so it can sit in a host's own configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Synchronous {
     /// Every commit reaches the disk before it is acknowledged.
     #[default]
