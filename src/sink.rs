@@ -31,7 +31,8 @@ pub trait EventSink: Send + Sync {
     fn deliver(&self, outcome: &Outcome) -> Result<(), SinkError>;
 }
 
-/// A sink that drops everything; the engine skips it at no cost.
+/// A sink that drops everything: a stand-in where a sink is required. The
+/// engine calls it like any other (an engine with no sinks needs none).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoopSink;
 
