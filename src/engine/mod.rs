@@ -398,7 +398,8 @@ impl Engine {
         }
     }
 
-    /// A board by id, for queries.
+    /// A board by id, for queries; `None` if the configuration has no
+    /// board `id` ([`board_ids`](Self::board_ids) lists those it has).
     pub fn board(&self, id: &str) -> Option<BoardHandle<'_>> {
         self.boards.handle(id, self.clock.now())
     }

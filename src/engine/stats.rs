@@ -42,7 +42,8 @@ pub struct UserStats {
     pub streak: StreakSummary,
     /// Quests completed, all time.
     pub quests_completed: u64,
-    /// The most recent ledger entries, newest last.
+    /// The most recent ledger entries (up to ten), newest last; page
+    /// through the rest with [`Engine::ledger`].
     pub recent: Vec<LedgerEntry>,
 }
 
