@@ -332,3 +332,48 @@ fn the_pure_cores_errors_convert_into_the_crate_error() {
     let e = grant().unwrap_err();
     assert_eq!(e.to_string(), "unknown achievement `ach_nope`");
 }
+
+/// The errors a host meets first, as it would log them (through
+/// `gamify::Error`): each says what is wrong and with which value.
+#[test]
+fn common_mistakes_name_the_value_at_fault() {
+    use chrono::{TimeDelta, TimeZone, Utc};
+    use gamify::activity::{Activity, UserId};
+    use gamify::config::Config;
+    use gamify::engine::Engine;
+    use gamify::time::FakeClock;
+
+    let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
+    let engine = Engine::builder(Config::sparkle())
+        .clock(FakeClock::new(at))
+        .build()
+        .unwrap();
+    let message = |e: gamify::engine::RecordError| gamify::Error::from(e).to_string();
+
+    let typo = Activity::new("a-1", UserId(1), "login", at);
+    assert_eq!(
+        message(engine.record(typo).unwrap_err()),
+        "unknown activity kind `login`"
+    );
+    engine
+        .record(Activity::new("a-2", UserId(1), "post_created", at))
+        .unwrap();
+    let reused = Activity::new("a-2", UserId(1), "comment_created", at);
+    assert_eq!(
+        message(engine.record(reused).unwrap_err()),
+        "activity id `a-2` was already recorded with a different payload"
+    );
+    let ahead = Activity::new("a-3", UserId(1), "post_created", at + TimeDelta::days(1));
+    assert_eq!(
+        message(engine.record(ahead).unwrap_err()),
+        "activity at 2026-05-02 09:00:00 UTC is later than now (2026-05-01 09:00:00 UTC)"
+    );
+    assert_eq!(
+        message(engine.grant(UserId(1), "ach_frist_post").unwrap_err()),
+        "unknown achievement `ach_frist_post`"
+    );
+    assert_eq!(
+        message(engine.reset_board("xp_wekly").unwrap_err()),
+        "unknown board `xp_wekly`"
+    );
+}
