@@ -103,6 +103,10 @@ pub(crate) struct Boards {
 /// board's read lock: drop it before recording on the same thread, and do
 /// not hold two handles of one board on one thread (a writer waiting in
 /// between would block the second).
+///
+/// Like the lock guard it holds, it is `Sync` but not `Send`: in async
+/// code, copy out what you need (`top`, `page`, `rank_of` return owned
+/// values) and drop it before an `.await`, or the future is not `Send`.
 #[derive(Debug)]
 pub struct BoardHandle<'a>(RwLockReadGuard<'a, Board>);
 
