@@ -243,7 +243,8 @@ fn engine_results_round_trip_through_json() {
     use gamify::activity::{Activity, UserId};
     use gamify::config::Config;
     use gamify::engine::{Engine, Recorded, UserStats};
-    use gamify::time::FakeClock;
+    use gamify::ledger::Currency;
+    use gamify::time::{FakeClock, Tz};
 
     fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: &T) {
         let json = serde_json::to_string(value).unwrap();
@@ -265,6 +266,49 @@ fn engine_results_round_trip_through_json() {
     assert!(recorded.iter().all(|r| !r.outcome.events.is_empty()));
     for r in &recorded {
         round_trip(r);
+    }
+    // Every kind of event, admin operations' included, goes through JSON.
+    let admin = [
+        engine.grant(UserId(1), "ach_bug_hunter").unwrap(),
+        engine.revoke(UserId(1), "ach_bug_hunter").unwrap(),
+        engine
+            .adjust(UserId(1), Currency::Xp, -500, "moderation")
+            .unwrap(),
+        engine.set_time_zone(UserId(1), Tz::Europe__Berlin).unwrap(),
+    ];
+    for outcome in &admin {
+        round_trip(outcome);
+    }
+    assert!(engine.reset_board("xp_daily").unwrap());
+    let mut seen: Vec<String> = recorded
+        .iter()
+        .map(|r| &r.outcome)
+        .chain(&admin)
+        .flat_map(|o| &o.events)
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    seen.sort();
+    seen.dedup();
+    for kind in [
+        "xp_awarded",
+        "level_up",
+        "level_down",
+        "achievement_unlocked",
+        "achievement_revoked",
+        "streak",
+        "quest_completed",
+        "adjusted",
+        "time_zone_changed",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == kind),
+            "no `{kind}` event in {seen:?}"
+        );
     }
     let stats: UserStats = engine.stats(UserId(1)).unwrap().unwrap();
     round_trip(&stats);
