@@ -22,7 +22,11 @@ use crate::outcome::Outcome;
 #[error("event sink failed: {0}")]
 pub struct SinkError(pub String);
 
-/// Receives the outcome of every newly recorded activity and admin operation.
+/// Receives the outcome of every newly recorded activity and of each
+/// per-user admin operation (`adjust`, `grant`, `revoke`,
+/// `set_time_zone`). The engine-wide operations, `reset_board` and
+/// `replay`, which write an outcome for every user they touch, deliver
+/// none: their caller has their result.
 ///
 /// Called after the state is committed, outside any store lock, from the
 /// thread that recorded the activity.

@@ -168,6 +168,35 @@ impl EventSink for Panicking {
     }
 }
 
+/// What `EventSink` says reaches it: new activities and the per-user
+/// admin operations; the engine-wide `reset_board` and `replay`, none.
+#[test]
+fn sinks_get_activities_and_per_user_admin_outcomes_only() {
+    let collecting = Arc::new(CollectingSink::new());
+    let engine = Engine::builder(Config::sparkle())
+        .clock(FakeClock::new(t0()))
+        .sink(collecting.clone())
+        .build()
+        .unwrap();
+    engine
+        .record(Activity::new("p1", UserId(1), "post_created", t0()))
+        .unwrap();
+    engine.grant(UserId(1), "ach_bug_hunter").unwrap();
+    engine.revoke(UserId(1), "ach_bug_hunter").unwrap();
+    engine
+        .adjust(UserId(1), Currency::Points, 5, "gift")
+        .unwrap();
+    engine.set_time_zone(UserId(1), Tz::Europe__Berlin).unwrap();
+    let delivered = collecting.take();
+    assert_eq!(delivered.len(), 5);
+    assert_eq!(delivered[0].activity.as_ref().unwrap().0, "p1");
+    assert!(delivered[1..].iter().all(|o| o.activity.is_none()));
+
+    assert!(engine.reset_board("xp_daily").unwrap());
+    engine.replay().unwrap();
+    assert!(collecting.is_empty());
+}
+
 #[test]
 fn a_failing_sink_never_loses_or_corrupts_state() {
     let clock = Arc::new(FakeClock::new(t0()));
