@@ -684,3 +684,53 @@ fn admin_entries_survive_a_reopen_and_replay_to_the_same_state() {
     drop(e);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A `users.ledger_len` that is not a valid count (negative, as a bad
+/// write or a hand edit leaves it) is reported as corruption by every read
+/// and write of that user, never a panic or a wrapped count, and the
+/// user's state is left as it was; so is one the next record would take
+/// past the column's `i64`.
+#[test]
+fn a_negative_ledger_length_is_corruption_not_a_panic() {
+    let dir = temp_dir("negative-ledger-len");
+    let path = dir.join("g.db");
+    let e = engine(&path);
+    e.record(Activity::new("p1", UserId(1), "post_created", now()))
+        .unwrap();
+    let before = e.store().load(UserId(1)).unwrap();
+    drop(e);
+    for bad in [-1i64, i64::MIN] {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("UPDATE users SET ledger_len = ?1 WHERE user = 1", [bad])
+            .unwrap();
+        drop(conn);
+        let e = engine(&path);
+        let err = e
+            .record(Activity::new("p2", UserId(1), "post_created", now()))
+            .unwrap_err();
+        assert!(err.to_string().contains("ledger"), "{bad}: {err}");
+        let err = e.store().ledger_len(UserId(1)).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{bad}: {err}");
+        assert!(e.stats(UserId(1)).is_err(), "{bad}");
+        assert_eq!(e.store().load(UserId(1)).unwrap(), before, "{bad}");
+        drop(e);
+    }
+    // A length so large that the next one would not fit the column is
+    // refused too, rather than wrapping to a negative length.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE users SET ledger_len = ?1 WHERE user = 1",
+        [i64::MAX],
+    )
+    .unwrap();
+    drop(conn);
+    let e = engine(&path);
+    let err = e
+        .record(Activity::new("p2", UserId(1), "post_created", now()))
+        .unwrap_err();
+    assert!(err.to_string().contains("ledger"), "{err}");
+    assert_eq!(e.store().load(UserId(1)).unwrap(), before);
+    assert_eq!(e.store().ledger_len(UserId(1)).unwrap(), i64::MAX as u64);
+    drop(e);
+    std::fs::remove_dir_all(&dir).ok();
+}

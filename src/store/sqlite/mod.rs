@@ -191,6 +191,13 @@ fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("a stored value does not parse: {e}"))
 }
 
+/// A user's stored ledger length: a count, so a negative one is corrupt
+/// (read as `u64` it would be a huge count that overflows the next one).
+fn stored_ledger_len(len: i64) -> Result<u64, StoreError> {
+    u64::try_from(len)
+        .map_err(|_| StoreError::Corrupt(format!("a stored ledger length is negative: {len}")))
+}
+
 /// User ids are `u64`; SQLite integers are `i64`. The bits are kept.
 fn db_user(user: UserId) -> i64 {
     user.0 as i64
@@ -334,11 +341,17 @@ impl SqliteStore {
             })
             .map_err(backend)?;
         let (mut state, first_seq): (UserState, u64) = match stored {
-            Some((state, len)) => (decode_state(state)?, len as u64),
+            Some((state, len)) => (decode_state(state)?, stored_ledger_len(len)?),
             None => (UserState::default(), 0),
         };
         let Commit { outcome, ledger } = step(&mut state).map_err(TransactError::Step)?;
-        let ledger_len = first_seq + ledger.len() as u64;
+        let ledger_len = u64::try_from(ledger.len())
+            .ok()
+            .and_then(|n| first_seq.checked_add(n))
+            .and_then(|n| i64::try_from(n).ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("a ledger length overflows: {first_seq}"))
+            })?;
         // An activity that moved no balance (a capped one) writes no
         // ledger blob at all.
         let ledger_blob = (!ledger.is_empty()).then(|| codec::encode_ledger(outcome.at, &ledger));
@@ -347,7 +360,7 @@ impl SqliteStore {
             "INSERT INTO users (user, state, ledger_len) VALUES (?1, ?2, ?3) \
              ON CONFLICT (user) DO UPDATE SET state = excluded.state, ledger_len = excluded.ledger_len",
         )
-        .and_then(|mut s| s.execute(params![db_user(user), state_value, ledger_len as i64]))
+        .and_then(|mut s| s.execute(params![db_user(user), state_value, ledger_len]))
         .map_err(backend)?;
         // Admin updates (no activity) keep only their ledger entries: an
         // outcome is read back only to answer a duplicate delivery.
@@ -367,7 +380,7 @@ impl SqliteStore {
             .and_then(|mut s| {
                 s.execute(params![
                     db_user(user),
-                    ledger_len as i64,
+                    ledger_len,
                     id,
                     activity_blob,
                     outcome_value,
@@ -546,7 +559,7 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT ledger_len FROM users WHERE user = ?1")
             .and_then(|mut s| s.query_row([db_user(user)], |r| r.get(0)).optional())
             .map_err(backend)?;
-        Ok(n.unwrap_or(0) as u64)
+        n.map_or(Ok(0), stored_ledger_len)
     }
 
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
