@@ -100,9 +100,12 @@ pub(crate) struct Boards {
 }
 
 /// Read access to one board, rolled over to the engine's `now`. Holds the
-/// board's read lock: drop it before recording on the same thread, and do
-/// not hold two handles of one board on one thread (a writer waiting in
-/// between would block the second).
+/// board's read lock, so drop it before calling any other engine method on
+/// the same thread. Recording and the admin operations (`reset_board`,
+/// `replay`) write the board and would wait for this thread forever; reads
+/// (`stats`, another `board` of the same id) take the lock again, which a
+/// writer waiting on another thread in between blocks, and the writer waits
+/// for this handle. Query what you need and let the handle go.
 ///
 /// Like the lock guard it holds, it is `Sync` but not `Send`: in async
 /// code, copy out what you need (`top`, `page`, `rank_of` return owned

@@ -400,6 +400,8 @@ impl Engine {
 
     /// A board by id, for queries; `None` if the configuration has no
     /// board `id` ([`board_ids`](Self::board_ids) lists those it has).
+    /// The handle holds the board's read lock: drop it before calling the
+    /// engine again on this thread (see [`BoardHandle`]).
     pub fn board(&self, id: &str) -> Option<BoardHandle<'_>> {
         self.boards.handle(id, self.clock.now())
     }
