@@ -26,6 +26,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A leaderboard used on its own refused a score change.
+    #[error(transparent)]
+    Board(#[from] crate::leaderboard::BoardError),
 }
 
 /// A rejected configuration: which field is wrong, and why.

@@ -21,6 +21,16 @@ pub enum Currency {
     Points,
 }
 
+impl std::fmt::Display for Currency {
+    /// `XP` or `points`, as a message to a person names them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Xp => "XP",
+            Self::Points => "points",
+        })
+    }
+}
+
 /// Why a ledger entry was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -375,6 +375,20 @@ fn the_pure_cores_errors_convert_into_the_crate_error() {
     }
     let e = grant().unwrap_err();
     assert_eq!(e.to_string(), "unknown achievement `ach_nope`");
+
+    // A leaderboard used on its own.
+    use gamify::leaderboard::{Board, BoardSpec, BoardWindow, ScoreMode, Source};
+    let mut spec = BoardSpec::new("capped", Source::Xp, BoardWindow::AllTime);
+    spec.mode = ScoreMode::Replace;
+    spec.max = Some(100);
+    let mut board = Board::new(spec);
+    let mut over = || -> gamify::Result<()> {
+        board.record(UserId(1), 101, now, now)?;
+        Ok(())
+    };
+    let e = over().unwrap_err();
+    assert!(matches!(e, gamify::Error::Board(_)), "{e:?}");
+    assert_eq!(e.to_string(), "score 101 is outside [0, 100]");
 }
 
 /// The errors a host meets first, as it would log them (through

@@ -318,6 +318,13 @@ fn adjustments_are_ledger_entries_and_refuse_going_negative() {
         err,
         Err(RecordError::Refused(StepError::BalanceOutOfRange { .. }))
     ));
+    let message = err.unwrap_err().to_string();
+    let expected = format!(
+        "the XP balance {} cannot change by {}",
+        before.xp,
+        -(before.xp as i64) - 1
+    );
+    assert!(message.contains(&expected), "{message}");
     assert_eq!(engine.store().load(UserId(1)).unwrap().unwrap(), before);
     let down = engine
         .adjust(UserId(1), Currency::Xp, -(before.xp as i64), "spam cleanup")

@@ -83,7 +83,7 @@ pub enum BoardError {
         max: u64,
     },
     /// An increment would overflow `u64`.
-    #[error("score overflow")]
+    #[error("the score would pass u64::MAX")]
     Overflow,
 }
 

@@ -65,7 +65,9 @@ pub enum StepError {
         now: DateTime<Utc>,
     },
     /// An adjustment would take a balance below zero or beyond `u64::MAX`.
-    #[error("{currency:?} balance {balance} cannot change by {change}")]
+    #[error(
+        "the {currency} balance {balance} cannot change by {change}: a balance stays within 0 and u64::MAX"
+    )]
     BalanceOutOfRange {
         /// Which balance.
         currency: Currency,
