@@ -52,6 +52,13 @@ const MAX_FUTURE_TOLERANCE_SECS: u32 = 86_400;
 
 /// A validated game configuration. Cheap to share: the engine holds it in an
 /// `Arc`.
+///
+/// Loading validates it, and so does building each part in code. The
+/// fields are public so a host can start from a preset and change it, but
+/// a change can break what holds between parts (a second board with one
+/// id, a board counting a metric nothing produces): check a changed
+/// configuration with [`validate`](Self::validate) before an engine runs
+/// it, as the engine trusts what it is given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawConfig")]
 pub struct Config {
@@ -425,6 +432,28 @@ impl Config {
     pub fn from_json_value(value: serde_json::Value) -> Result<Self, ConfigError> {
         let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(malformed)?;
         Self::try_from(raw)
+    }
+
+    /// Check this configuration as loading checks one, naming the field at
+    /// fault from the root: for a configuration built or changed in code.
+    ///
+    /// ```
+    /// use gamify::config::Config;
+    /// use gamify::leaderboard::{BoardSpec, BoardWindow, Source};
+    ///
+    /// let mut config = Config::sparkle();
+    /// assert!(config.validate().is_ok());
+    /// config.boards.push(BoardSpec::new("xp_daily", Source::Xp, BoardWindow::Day));
+    /// assert_eq!(config.validate().unwrap_err().field(), "boards[16].id");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        // The parts' own checks ran when they were built; what can break
+        // since is between parts, which the document's route checks. A
+        // configuration serializes to the document it loads from (tested:
+        // the shipped preset round-trips).
+        let document = serde_json::to_value(self)
+            .map_err(|e| ConfigError::new(ROOT, ConfigProblem::Malformed(e.to_string())))?;
+        Self::from_json_value(document).map(drop)
     }
 
     /// The built-in Sparkle Universe preset: the seed's curve, XP table,

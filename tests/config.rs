@@ -511,3 +511,32 @@ fn the_parts_still_validate_on_their_own() {
     let err = serde_json::from_value::<QuestBook>(quests).unwrap_err();
     assert!(err.to_string().contains("`quests[1].target`"), "{err}");
 }
+
+/// A configuration changed in code is checked by `validate` as loading
+/// checks one: what holds between parts (unique board ids, metrics that
+/// something produces, prerequisites that exist) is named from the root.
+#[test]
+fn a_configuration_changed_in_code_is_validated_on_request() {
+    use gamify::leaderboard::{BoardSpec, BoardWindow, Source};
+
+    assert_eq!(Config::sparkle().validate(), Ok(()));
+
+    let mut twice = Config::sparkle();
+    twice
+        .boards
+        .push(BoardSpec::new("xp_daily", Source::Xp, BoardWindow::Day));
+    assert_eq!(twice.validate().unwrap_err().field(), "boards[16].id");
+
+    let mut unknown = Config::sparkle();
+    unknown.boards.push(BoardSpec::new(
+        "likes",
+        Source::Metric("likes_nobody_counts".into()),
+        BoardWindow::AllTime,
+    ));
+    let err = unknown.validate().unwrap_err();
+    assert_eq!(err.field(), "boards[16].source.metric", "{err}");
+
+    let mut blank = Config::sparkle();
+    blank.metrics.push("".into());
+    assert_eq!(blank.validate().unwrap_err().field(), "metrics[2]");
+}
