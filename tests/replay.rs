@@ -544,3 +544,36 @@ proptest! {
         }
     }
 }
+
+/// Sparkle with achievement `id`'s metric threshold at `at_least`.
+fn threshold(id: &str, at_least: u64) -> Config {
+    let mut value = serde_json::to_value(Config::sparkle()).unwrap();
+    let list = value["achievements"]["achievements"]
+        .as_array_mut()
+        .unwrap();
+    let entry = list.iter_mut().find(|a| a["id"] == id).unwrap();
+    entry["criterion"]["at_least"] = at_least.into();
+    serde_json::from_value(value).unwrap()
+}
+
+/// A grant of an achievement the criterion had already unlocked changed
+/// nothing when it was made, but under a configuration where the
+/// criterion is not met yet it unlocks the achievement there.
+#[test]
+fn a_grant_of_an_unlocked_achievement_replays_where_it_was_made() {
+    let history = [
+        Op::Record("post_created"),
+        minutes(1),
+        Op::Grant("ach_first_post"),
+        minutes(1),
+        Op::Record("post_created"),
+    ];
+    let (engine, store) = run(Config::sparkle(), t0(), &history);
+    assert_replays_unchanged(&engine, &store);
+    assert_replays_as_if_made_under(
+        Config::sparkle(),
+        threshold("ach_first_post", 3),
+        t0(),
+        &history,
+    );
+}

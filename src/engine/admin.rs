@@ -51,10 +51,12 @@ impl Engine {
 
     /// Grant achievement `id` to `user` (the host's "granted" criterion, or a
     /// moderator's choice), with its rewards and any level-ups they cause.
-    /// Granting an unlocked achievement changes nothing. A grant lifts a
-    /// [revocation](Self::revoke) of `id`. A grant is a zero-amount
-    /// `Granted` ledger entry, before the entries of what it pays, so a
-    /// replay grants it at the same point (even when it pays nothing).
+    /// Granting an unlocked achievement changes nothing but the ledger. A
+    /// grant lifts a [revocation](Self::revoke) of `id`. Every grant is a
+    /// zero-amount `Granted` ledger entry, before the entries of what it
+    /// pays, so a replay grants it at the same point (even when it pays
+    /// nothing, or, under the configuration it was made with, unlocked
+    /// nothing: under another one it may).
     pub fn grant(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
         let now = self.now();
         let config = &*self.config;
@@ -282,16 +284,19 @@ pub(super) fn grant(
     state.achievements = achievements;
     let mut books = Books::new();
     let mut events = crate::step::Events::default();
+    // The act first, then what it pays: a replay reads the entries after a
+    // `Granted` one as the grant's own. Written also for a grant that
+    // changes nothing (the achievement is fully unlocked): under another
+    // configuration (a higher threshold, more tiers) the same grant
+    // unlocks something, and a replay must find it.
+    books.ledger.push(LedgerDraft {
+        currency: Currency::Xp,
+        amount: 0,
+        reason: Reason::Granted {
+            achievement: Name::new(id),
+        },
+    });
     if let Some(unlock) = unlock {
-        // The act first, then what it pays: a replay reads the entries
-        // after a `Granted` one as the grant's own.
-        books.ledger.push(LedgerDraft {
-            currency: Currency::Xp,
-            amount: 0,
-            reason: Reason::Granted {
-                achievement: unlock.id.clone(),
-            },
-        });
         crate::step::credit_unlocks(
             state,
             crate::achievement::Evaluation {
