@@ -1,0 +1,550 @@
+//! Stress: threads mixing `record`, `record_batch` (small, and 32 or more
+//! items, the pipelined path that holds every shard), admin operations on
+//! the same users, board resets, `stats` and `board` reads, a shared clock
+//! crossing midnight (a day, an ISO week and a month end together), and a
+//! `replay` while others record. Each round is small and repeated to shake
+//! out interleavings; after each, the invariants:
+//!
+//! - each activity id is applied once however many threads deliver it, and
+//!   a conflicting payload is refused;
+//! - every user's balances equal the sum of their ledger;
+//! - every live board equals the board rebuilt from the stored states;
+//! - no achievement unlocks twice, no quest completes twice in a window;
+//! - nothing deadlocks (each round runs under a timeout).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use gamify::activity::{Activity, ActivityId, UserId};
+use gamify::config::Config;
+use gamify::engine::{Engine, RecordError, Recorded};
+use gamify::leaderboard::Standing;
+use gamify::ledger::{Currency, balance};
+use gamify::outcome::{Event, Outcome};
+use gamify::store::{MemoryStore, Store};
+use gamify::time::{Clock, FakeClock, Tz};
+
+const USERS: u64 = 6;
+
+const KINDS: [&str; 6] = [
+    "post_created",
+    "comment_created",
+    "reaction_received",
+    "follow_received",
+    "daily_login",
+    "reaction_given",
+];
+
+/// The achievement the admin thread grants and revokes (so it may unlock
+/// more than once); every other one must unlock at most once.
+const GRANTED: &str = "ach_verified_creator";
+
+/// 2026-05-31 23:59 UTC: the next midnight ends a day, an ISO week
+/// (2026-06-01 is a Monday) and a month.
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 31, 23, 59, 0).unwrap()
+}
+
+/// xorshift64*: small, seeded, good enough to shuffle.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i as u64 + 1) as usize);
+        }
+    }
+}
+
+/// Run `work` on a thread and fail if it has not finished in `secs`.
+fn within<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(value) => {
+            let _ = worker.join();
+            value
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: not done in {secs}s (deadlock?)"),
+        // The worker panicked: show its panic.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the worker sends before it ends"),
+        },
+    }
+}
+
+/// One delivery and what became of it (a refusal as text).
+type Delivery = (Activity, Result<Recorded, String>);
+
+/// Everything delivered and what became of it.
+#[derive(Default)]
+struct Log {
+    deliveries: Mutex<Vec<Delivery>>,
+    /// Outcomes of admin operations that were applied.
+    admin: Mutex<Vec<Outcome>>,
+}
+
+impl Log {
+    fn record(&self, activity: &Activity, result: Result<Recorded, RecordError>) {
+        let result = result.map_err(|e| match e {
+            RecordError::Conflict(_) => "conflict".to_owned(),
+            other => format!("{other}"),
+        });
+        self.deliveries
+            .lock()
+            .unwrap()
+            .push((activity.clone(), result));
+    }
+}
+
+/// Each id with two payloads: the usual one, and one that conflicts with
+/// it (another kind, and for some ids another user).
+fn activities(round: u64, n: usize, rng: &mut Rng) -> Vec<[Activity; 2]> {
+    (0..n)
+        .map(|i| {
+            let id = format!("r{round}a{i}");
+            let user = UserId(1 + rng.below(USERS));
+            let kind = KINDS[rng.below(KINDS.len() as u64) as usize];
+            // Up to 150 s past the start: some before midnight, some after,
+            // all within the 300 s the engine allows ahead of `now`.
+            let at = start() + TimeDelta::seconds(rng.below(150) as i64);
+            let other_user = if rng.below(3) == 0 {
+                UserId(1 + (user.0 % USERS))
+            } else {
+                user
+            };
+            let other_kind = KINDS[(KINDS.iter().position(|k| *k == kind).unwrap() + 1) % 6];
+            [
+                Activity::new(id.as_str(), user, kind, at),
+                Activity::new(id.as_str(), other_user, other_kind, at),
+            ]
+        })
+        .collect()
+}
+
+/// Deliveries: each id 1 to 3 times, one in eight with the conflicting
+/// payload, shuffled.
+fn deliveries(ids: &[[Activity; 2]], rng: &mut Rng) -> Vec<Activity> {
+    let mut out = Vec::new();
+    for pair in ids {
+        for _ in 0..1 + rng.below(3) {
+            let variant = usize::from(rng.below(8) == 0);
+            out.push(pair[variant].clone());
+        }
+    }
+    rng.shuffle(&mut out);
+    out
+}
+
+fn users() -> Vec<UserId> {
+    (1..=USERS + 1).map(UserId).collect()
+}
+
+/// Each board's standings (sorted by user: ties may list in any order) and
+/// every user's `rank_of`, read with the handle dropped at once.
+fn boards_of(engine: &Engine) -> BTreeMap<String, (Vec<Standing>, Vec<Option<Standing>>)> {
+    engine
+        .board_ids()
+        .into_iter()
+        .map(|id| {
+            let board = engine.board(&id).unwrap();
+            let mut top = board.top(10_000);
+            top.sort_by_key(|s| s.user);
+            let ranks = users().into_iter().map(|u| board.rank_of(u)).collect();
+            drop(board);
+            (id.to_string(), (top, ranks))
+        })
+        .collect()
+}
+
+/// The invariants, on a quiet engine.
+fn check(engine: &Engine, store: &Arc<dyn Store>, clock: &Arc<FakeClock>, log: &Log, ctx: &str) {
+    // Exactly once, conflicts refused.
+    let deliveries = log.deliveries.lock().unwrap();
+    let mut by_id: BTreeMap<ActivityId, Vec<&Delivery>> = BTreeMap::new();
+    for d in deliveries.iter() {
+        by_id.entry(d.0.id.clone()).or_default().push(d);
+    }
+    let mut applied: BTreeMap<ActivityId, (Activity, Outcome)> = BTreeMap::new();
+    for (id, ds) in &by_id {
+        let firsts: Vec<_> = ds
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok(r) if !r.duplicate))
+            .collect();
+        assert!(
+            firsts.len() <= 1,
+            "{ctx}: {id} applied {} times",
+            firsts.len()
+        );
+        let Some((winner, Ok(first))) = firsts.first().map(|d| (&d.0, &d.1)) else {
+            panic!("{ctx}: {id} never applied: {ds:?}");
+        };
+        for (a, r) in ds {
+            match r {
+                Ok(r) => {
+                    assert_eq!(a, winner, "{ctx}: {id}: a conflicting payload was accepted");
+                    assert_eq!(r.outcome, first.outcome, "{ctx}: {id}: duplicate's outcome");
+                }
+                Err(e) => {
+                    assert_eq!(e, "conflict", "{ctx}: {id}: refused: {e}");
+                    assert_ne!(a, winner, "{ctx}: {id}: the winner's payload conflicted");
+                }
+            }
+        }
+        applied.insert(id.clone(), (winner.clone(), first.outcome.clone()));
+    }
+    // The store kept each applied id once, as its winner's.
+    let mut kept = BTreeSet::new();
+    for user in store.users().unwrap() {
+        for a in store.activities(user).unwrap() {
+            assert!(kept.insert(a.id.clone()), "{ctx}: {} kept twice", a.id);
+            assert_eq!(Some(&a), applied.get(&a.id).map(|w| &w.0), "{ctx}: kept");
+        }
+    }
+    assert_eq!(kept.len(), applied.len(), "{ctx}: ids kept");
+
+    // Balances are the ledger's sums.
+    for user in store.users().unwrap() {
+        let state = store.load(user).unwrap().unwrap();
+        let ledger = store.ledger(user, 0, usize::MAX).unwrap();
+        assert_eq!(ledger.len() as u64, store.ledger_len(user).unwrap());
+        assert_eq!(
+            balance(&ledger, Currency::Xp),
+            i128::from(state.xp),
+            "{ctx}: {user:?} XP"
+        );
+        assert_eq!(
+            balance(&ledger, Currency::Points),
+            i128::from(state.points),
+            "{ctx}: {user:?} points"
+        );
+    }
+
+    // No achievement unlocked twice (but the one granted and revoked), no
+    // quest completed twice in one window.
+    let admin = log.admin.lock().unwrap();
+    let outcomes = applied.values().map(|(_, o)| o).chain(admin.iter());
+    let (mut unlocks, mut quests) = (BTreeSet::new(), BTreeSet::new());
+    for o in outcomes {
+        for e in &o.events {
+            match e {
+                Event::AchievementUnlocked(u) if u.id != GRANTED => assert!(
+                    unlocks.insert((o.user, u.id.clone(), u.tier)),
+                    "{ctx}: {:?} unlocked {} tier {:?} twice",
+                    o.user,
+                    u.id,
+                    u.tier
+                ),
+                Event::QuestCompleted(q) => assert!(
+                    quests.insert((o.user, q.quest.clone(), q.window)),
+                    "{ctx}: {:?} completed {} twice in {}",
+                    o.user,
+                    q.quest,
+                    q.window
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    // Live boards equal the boards rebuilt from the stored states.
+    let live = boards_of(engine);
+    let fresh = Engine::builder(Config::sparkle())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let rebuilt = boards_of(&fresh);
+    assert_eq!(live.len(), 16);
+    for (id, board) in &live {
+        assert_eq!(
+            Some(board),
+            rebuilt.get(id),
+            "{ctx}: board {id}: live vs rebuilt"
+        );
+    }
+}
+
+fn engine_on(store: &Arc<dyn Store>, clock: &Arc<FakeClock>) -> Arc<Engine> {
+    Arc::new(
+        Engine::builder(Config::sparkle())
+            .shared_store(store.clone())
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+    )
+}
+
+/// One round of everything at once: two threads recording one by one, one
+/// recording small batches, one recording pipelined batches, an admin
+/// thread (adjustments, grants, revocations, time zones, board resets,
+/// stats and board reads) and the clock crossing midnight.
+fn mixed_round(round: u64) {
+    let mut rng = Rng::new(round);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(start()));
+    let engine = engine_on(&store, &clock);
+    let ids = activities(round, 70, &mut rng);
+    let all = deliveries(&ids, &mut rng);
+    // Every id reaches every kind of caller: a share each, and the whole
+    // list again in pipelined batches.
+    let quarter = all.len().div_ceil(3);
+    let parts: Vec<Vec<Activity>> = all.chunks(quarter).map(<[_]>::to_vec).collect();
+    let mut batched = all.clone();
+    let total = 2 * all.len();
+    rng.shuffle(&mut batched);
+    let log = Arc::new(Log::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let admin_seed = rng.next();
+
+    within(30, &format!("round {round}"), {
+        let (engine, clock, log, done) = (engine.clone(), clock.clone(), log.clone(), done.clone());
+        move || {
+            std::thread::scope(|s| {
+                let mut workers = Vec::new();
+                for (i, part) in parts.iter().enumerate() {
+                    let (engine, log) = (&engine, &log);
+                    workers.push(s.spawn(move || match i {
+                        // One by one.
+                        0 | 1 => {
+                            for a in part {
+                                log.record(a, engine.record(a.clone()));
+                            }
+                        }
+                        // Small batches.
+                        _ => {
+                            for chunk in part.chunks(5) {
+                                let results = engine.record_batch(chunk).unwrap();
+                                for (a, r) in chunk.iter().zip(results) {
+                                    log.record(a, r);
+                                }
+                            }
+                        }
+                    }));
+                }
+                {
+                    let (engine, log) = (&engine, &log);
+                    let batched = &batched;
+                    workers.push(s.spawn(move || {
+                        for chunk in batched.chunks(40) {
+                            let results = engine.record_batch(chunk).unwrap();
+                            for (a, r) in chunk.iter().zip(results) {
+                                log.record(a, r);
+                            }
+                        }
+                    }));
+                }
+                // The clock: 23:59:00 to 00:01:00 in 5 s steps, paced by
+                // the deliveries, so midnight falls in the middle of them.
+                let ticker = {
+                    let (clock, done, log) = (&clock, &done, &log);
+                    s.spawn(move || {
+                        let mut ticks = 0;
+                        while ticks < 24 && !done.load(Ordering::Relaxed) {
+                            let delivered = log.deliveries.lock().unwrap().len();
+                            while ticks < 24 * delivered / total {
+                                clock.advance(TimeDelta::seconds(5));
+                                ticks += 1;
+                            }
+                            std::thread::yield_now();
+                        }
+                    })
+                };
+                let admin = {
+                    let (engine, log, done) = (&engine, &log, &done);
+                    s.spawn(move || {
+                        let mut rng = Rng::new(admin_seed);
+                        let windowed: Vec<_> = engine
+                            .board_ids()
+                            .into_iter()
+                            .filter(|id| !id.ends_with("all_time"))
+                            .collect();
+                        while !done.load(Ordering::Relaxed) {
+                            let user = UserId(1 + rng.below(USERS));
+                            let result = match rng.below(9) {
+                                0 => engine.adjust(user, Currency::Xp, 40, "bonus"),
+                                1 => engine.adjust(user, Currency::Xp, -15, "fix"),
+                                2 => engine.adjust(user, Currency::Points, 7, "gift"),
+                                3 => engine.grant(user, GRANTED),
+                                4 => engine.revoke(user, GRANTED),
+                                5 => engine.set_time_zone(
+                                    user,
+                                    if rng.below(2) == 0 {
+                                        Tz::UTC
+                                    } else {
+                                        Tz::Asia__Tokyo
+                                    },
+                                ),
+                                6 => {
+                                    let board =
+                                        &windowed[rng.below(windowed.len() as u64) as usize];
+                                    assert!(engine.reset_board(board).unwrap());
+                                    continue;
+                                }
+                                7 => {
+                                    let _ = engine.stats(user).unwrap();
+                                    continue;
+                                }
+                                _ => {
+                                    for id in engine.board_ids() {
+                                        let board = engine.board(&id).unwrap();
+                                        std::hint::black_box(board.around(user, 3));
+                                    }
+                                    continue;
+                                }
+                            };
+                            match result {
+                                Ok(outcome) => log.admin.lock().unwrap().push(outcome),
+                                Err(RecordError::Refused(_)) => {}
+                                Err(e) => panic!("admin: {e}"),
+                            }
+                        }
+                    })
+                };
+                for w in workers {
+                    w.join().unwrap();
+                }
+                done.store(true, Ordering::Relaxed);
+                ticker.join().unwrap();
+                admin.join().unwrap();
+            });
+        }
+    });
+    // Past midnight for good: the boards roll where they did not yet.
+    clock.set(start() + TimeDelta::seconds(150));
+    check(&engine, &store, &clock, &log, &format!("round {round}"));
+}
+
+#[test]
+fn mixed_records_batches_admin_resets_reads_and_midnight() {
+    let rounds = std::env::var("STRESS_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(500);
+    for round in 0..rounds {
+        mixed_round(round);
+    }
+}
+
+/// One round of a replay while two threads record for the same users and
+/// a reader watches the all-time XP board. Returns how many reads found a
+/// user who had XP before the replay missing from the board.
+fn replay_round(round: u64, recorders: usize, hot_users: u64) -> usize {
+    let mut rng = Rng::new(round ^ 0x5eed);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(start() + TimeDelta::seconds(150)));
+    let engine = engine_on(&store, &clock);
+    let log = Arc::new(Log::default());
+    // A history: activities and admin operations.
+    for pair in activities(round, 40, &mut rng) {
+        log.record(&pair[0], engine.record(pair[0].clone()));
+    }
+    for user in 1..=USERS {
+        let user = UserId(user);
+        let admin = &mut log.admin.lock().unwrap();
+        admin.push(engine.adjust(user, Currency::Xp, 25, "bonus").unwrap());
+        if user.0.is_multiple_of(2) {
+            admin.push(engine.grant(user, GRANTED).unwrap());
+            admin.push(engine.set_time_zone(user, Tz::Asia__Tokyo).unwrap());
+        }
+    }
+    let before: Vec<UserId> = {
+        let board = engine.board("xp_all_time").unwrap();
+        users()
+            .into_iter()
+            .filter(|u| board.rank_of(*u).is_some())
+            .collect()
+    };
+    assert!(!before.is_empty());
+    // New activities for the hot users, recorded during the replay.
+    let more: Vec<Activity> = (0..60 * recorders)
+        .map(|i| {
+            let user = UserId(1 + rng.below(hot_users));
+            let kind = KINDS[rng.below(KINDS.len() as u64) as usize];
+            Activity::new(format!("r{round}m{i}"), user, kind, clock.now())
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let (report, missing) = within(30, &format!("replay round {round}"), {
+        let (engine, log, done) = (engine.clone(), log.clone(), done.clone());
+        move || {
+            std::thread::scope(|s| {
+                let reader = s.spawn(|| {
+                    let mut missing = 0;
+                    while !done.load(Ordering::Relaxed) {
+                        let board = engine.board("xp_all_time").unwrap();
+                        missing += before
+                            .iter()
+                            .filter(|u| board.rank_of(**u).is_none())
+                            .count();
+                        drop(board);
+                        std::thread::yield_now();
+                    }
+                    missing
+                });
+                for part in more.chunks(60) {
+                    let (engine, log) = (&engine, &log);
+                    s.spawn(move || {
+                        for a in part {
+                            log.record(a, engine.record(a.clone()));
+                        }
+                    });
+                }
+                let report = engine.replay();
+                done.store(true, Ordering::Relaxed);
+                (report, reader.join().unwrap())
+            })
+        }
+    });
+    let report = report.unwrap_or_else(|e| panic!("replay round {round}: {e}"));
+    // The configuration is the one the history was recorded with.
+    assert!(
+        report.changes.is_empty(),
+        "replay round {round}: {report:?}"
+    );
+    assert_eq!(report.refused, 0);
+    check(
+        &engine,
+        &store,
+        &clock,
+        &log,
+        &format!("replay round {round}"),
+    );
+    missing
+}
+
+#[test]
+fn replay_while_others_record() {
+    let rounds = std::env::var("STRESS_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(200);
+    for round in 0..rounds {
+        replay_round(round, 2, USERS);
+    }
+}
