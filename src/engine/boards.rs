@@ -276,11 +276,16 @@ impl Boards {
         }
     }
 
-    /// Empty every board (before a rebuild).
-    pub(crate) fn clear(&self) {
-        for slot in &self.slots {
-            let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
-            *board = Board::new(slot.spec.clone());
+    /// Put the boards of `fresh`, built aside from the same configuration,
+    /// in place of these, one board at a time: a reader sees each board
+    /// whole, before or after, never emptied for a rebuild.
+    pub(crate) fn replace(&self, fresh: Self) {
+        for (slot, new) in self.slots.iter().zip(fresh.slots) {
+            let new = new
+                .board
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
+            *slot.board.write().unwrap_or_else(PoisonError::into_inner) = new;
         }
     }
 

@@ -413,14 +413,19 @@ impl Engine {
 
     /// Rebuild every board from the store (used on start; boards are derived).
     fn rebuild_boards(&self) -> Result<(), StoreError> {
+        self.load_boards(&self.boards)
+    }
+
+    /// Load `boards` (empty, of this configuration) from the store.
+    fn load_boards(&self, boards: &Boards) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut ordinal = boards::OrdinalEntries::default();
         for user in self.store.users()? {
             if let Some(state) = self.store.load(user)? {
-                self.boards.load_user(user, &state, now, &mut ordinal);
+                boards.load_user(user, &state, now, &mut ordinal);
             }
         }
-        self.boards.load_ordinal(ordinal, now);
+        boards.load_ordinal(ordinal, now);
         Ok(())
     }
 }

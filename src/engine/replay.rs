@@ -160,10 +160,14 @@ impl Engine {
             }
         }
         // No record may land between a user's state being read and their
-        // entries being set, or the board would keep the older score.
+        // entries being set, or the board would keep the older score. The
+        // boards are built aside and swapped in, so readers meanwhile see
+        // the old boards whole rather than emptied (at the cost of a second
+        // set of boards in memory while it runs).
         let _every = self.order.lock_every();
-        self.boards.clear();
-        self.rebuild_boards()?;
+        let fresh = super::Boards::new(&self.config);
+        self.load_boards(&fresh)?;
+        self.boards.replace(fresh);
         Ok(report)
     }
 
