@@ -587,3 +587,52 @@ fn boards_stay_whole_while_a_replay_rebuilds_them() {
     });
     assert_eq!(missing, 0, "reads found users missing during replays");
 }
+
+/// A replay finishes while a user with a long history keeps recording:
+/// rebuilding them takes longer than the gap between their activities, so
+/// every optimistic try finds their state changed, and the last try holds
+/// their order lock. (Before, the replay gave up after nine tries with
+/// "internal error: state changed during replay", leaving the users after
+/// them unreplayed and the boards not rebuilt: 20 runs of 20.)
+#[test]
+fn a_replay_finishes_while_a_user_keeps_recording() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(start()));
+    let engine = engine_on(&store, &clock);
+    let log = Log::default();
+    for i in 0..3_000 {
+        let a = Activity::new(format!("h{i}"), UserId(1), KINDS[i % 6], start());
+        log.record(&a, engine.record(a.clone()));
+    }
+    let a = Activity::new("other", UserId(2), "post_created", start());
+    log.record(&a, engine.record(a.clone()));
+    let (started, done) = (AtomicBool::new(false), AtomicBool::new(false));
+    let report = within(30, "replay", {
+        let (engine, log) = (engine.clone(), Arc::new(log));
+        let result = log.clone();
+        move || {
+            let report = std::thread::scope(|s| {
+                s.spawn(|| {
+                    let mut i = 0;
+                    while !done.load(Ordering::Relaxed) {
+                        let a = Activity::new(format!("n{i}"), UserId(1), KINDS[i % 6], start());
+                        log.record(&a, engine.record(a.clone()));
+                        i += 1;
+                        started.store(true, Ordering::Relaxed);
+                    }
+                });
+                while !started.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+                let report = engine.replay();
+                done.store(true, Ordering::Relaxed);
+                report
+            });
+            (report.map_err(|e| e.to_string()), result)
+        }
+    });
+    let (report, log) = report;
+    let report = report.unwrap();
+    assert_eq!((report.users, report.changes.len()), (2, 0));
+    check(&engine, &store, &clock, &log, "hot user");
+}

@@ -123,15 +123,26 @@ impl Engine {
         let outcome = {
             // As `record`: the user's outcomes reach the boards in commit order.
             let _order = self.order.lock(user);
-            match self.store.transact(user, None, step)? {
-                Transacted::Applied(outcome) | Transacted::Duplicate(outcome) => {
-                    self.boards.apply(&outcome, self.now());
-                    outcome
-                }
-            }
+            self.admin_locked(user, step)?
         };
         self.deliver(&outcome);
         Ok(outcome)
+    }
+
+    /// [`admin`](Self::admin)'s transaction and board update, for a caller
+    /// that holds `user`'s order lock already (and delivers to the sinks
+    /// itself, once it lets the lock go).
+    pub(super) fn admin_locked(
+        &self,
+        user: UserId,
+        step: &mut crate::store::Step<'_, StepError>,
+    ) -> Result<Outcome, RecordError> {
+        match self.store.transact(user, None, step)? {
+            Transacted::Applied(outcome) | Transacted::Duplicate(outcome) => {
+                self.boards.apply(&outcome, self.now());
+                Ok(outcome)
+            }
+        }
     }
 }
 

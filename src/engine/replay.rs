@@ -22,7 +22,8 @@ use crate::time::Tz;
 
 use super::{Engine, RecordError, admin};
 
-/// How often a user's replay is retried when activity arrives meanwhile.
+/// How often a user's replay is retried when activity arrives meanwhile,
+/// before the last try, which holds the user's order lock.
 const RETRIES: usize = 8;
 
 /// What a replay changed, or would change (dry run).
@@ -75,7 +76,9 @@ impl Engine {
 
     /// Rebuild every user's state under the current configuration, then the
     /// boards. Each user is one atomic store transaction; a user who records
-    /// activity meanwhile is rebuilt again.
+    /// activity meanwhile is rebuilt again, up to eight times, and then
+    /// once more with that user's records (and those of the few users
+    /// sharing their lock stripe) held back until it is written.
     ///
     /// # The history
     ///
@@ -137,18 +140,36 @@ impl Engine {
         for user in self.store.users()? {
             report.users += 1;
             for attempt in 0.. {
+                // The last try holds the user's order lock from reading the
+                // state to writing it (records of users on its stripe wait
+                // for one user's rebuild): no record of this engine can
+                // land in between, so a user who keeps recording is still
+                // replayed.
+                let order = (attempt == RETRIES).then(|| self.order.lock(user));
                 let current = self.store.load(user)?.unwrap_or_default();
                 let (rebuilt, refused) = self.rebuild(user, &current)?;
                 let Some(change) = diff(user, &current, &rebuilt) else {
                     report.refused += refused;
                     break;
                 };
-                match self.admin(user, &mut |state| {
+                let step = &mut |state: &mut UserState| {
                     if *state != current {
                         return Err(StepError::Internal("state changed during replay".into()));
                     }
                     Ok(replace(user, state, rebuilt.clone(), self.now()))
-                }) {
+                };
+                let replaced = match order {
+                    None => self.admin(user, step),
+                    Some(order) => {
+                        let replaced = self.admin_locked(user, step);
+                        drop(order);
+                        if let Ok(outcome) = &replaced {
+                            self.deliver(outcome);
+                        }
+                        replaced
+                    }
+                };
+                match replaced {
                     Ok(_) => {
                         report.refused += refused;
                         report.changes.push(change);
