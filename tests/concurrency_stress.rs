@@ -636,3 +636,111 @@ fn a_replay_finishes_while_a_user_keeps_recording() {
     assert_eq!((report.users, report.changes.len()), (2, 0));
     check(&engine, &store, &clock, &log, "hot user");
 }
+
+/// A `MemoryStore` whose `transact` of the activity `HOLD` signals
+/// `entered` and waits for `release`: a record held inside its store
+/// transaction, holding its user's order lock.
+struct Gate {
+    inner: MemoryStore,
+    entered: Mutex<mpsc::Sender<()>>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+impl Gate {
+    const HOLD: &str = "held";
+}
+
+impl Store for Gate {
+    fn transact(
+        &self,
+        user: UserId,
+        activity: Option<&Activity>,
+        step: &mut gamify::store::Step<'_, gamify::step::StepError>,
+    ) -> gamify::store::TransactResult {
+        if activity.is_some_and(|a| a.id.0 == Self::HOLD) {
+            self.entered.lock().unwrap().send(()).unwrap();
+            self.release.lock().unwrap().recv().unwrap();
+        }
+        self.inner.transact(user, activity, step)
+    }
+
+    fn load(
+        &self,
+        user: UserId,
+    ) -> Result<Option<gamify::state::UserState>, gamify::store::StoreError> {
+        self.inner.load(user)
+    }
+
+    fn users(&self) -> Result<Vec<UserId>, gamify::store::StoreError> {
+        self.inner.users()
+    }
+
+    fn ledger(
+        &self,
+        user: UserId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<gamify::ledger::LedgerEntry>, gamify::store::StoreError> {
+        self.inner.ledger(user, from, limit)
+    }
+
+    fn activities(&self, user: UserId) -> Result<Vec<Activity>, gamify::store::StoreError> {
+        self.inner.activities(user)
+    }
+}
+
+/// A board reset that waits for a record while midnight passes closes the
+/// window current when it runs, not the one current when it was called.
+/// The reset reads the clock at 23:59:50 and waits for user 1's record;
+/// meanwhile it is 00:00:30 and a read rolls the daily board over to the
+/// new day (user 2's day becoming the previous window). The reset must
+/// close the new day, empty. (Before, it moved the board back to the day
+/// that had ended, and the next read rolled it forward again: the previous
+/// window read as that day with nobody on it, though user 2 had scored;
+/// 10 runs of 10.)
+#[test]
+fn a_reset_waiting_across_midnight_does_not_move_the_board_back() {
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let store = Gate {
+        inner: MemoryStore::new(),
+        entered: Mutex::new(entered_tx),
+        release: Mutex::new(release_rx),
+    };
+    let before = start() + TimeDelta::seconds(50);
+    let after = start() + TimeDelta::seconds(90);
+    let clock = Arc::new(FakeClock::new(before));
+    let engine = Engine::builder(Config::sparkle())
+        .store(store)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    engine
+        .record(Activity::new("y", UserId(2), "post_created", before))
+        .unwrap();
+    within(30, "reset", move || {
+        std::thread::scope(|s| {
+            let held = s.spawn(|| {
+                let a = Activity::new(Gate::HOLD, UserId(1), "post_created", before);
+                engine.record(a).unwrap();
+            });
+            entered.recv().unwrap();
+            let reset = s.spawn(|| engine.reset_board("posts_daily").unwrap());
+            // Let the reset read the clock and wait for user 1's lock.
+            std::thread::sleep(Duration::from_millis(100));
+            clock.set(after);
+            let previous = engine.board("posts_daily").unwrap().previous().cloned();
+            let day = previous.map(|p| (p.window, p.top.len()));
+            assert_eq!(day, Some((before.date_naive(), 1)));
+            release.send(()).unwrap();
+            held.join().unwrap();
+            assert!(reset.join().unwrap());
+            let board = engine.board("posts_daily").unwrap();
+            let window = board.window().map(|w| w.first_day());
+            let previous = board.previous().map(|p| (p.window, p.top.len()));
+            assert_eq!(window, Some(after.date_naive()));
+            // The reset closed the new day, empty, as it was.
+            assert_eq!(previous, Some((after.date_naive(), 0)));
+        });
+    });
+}

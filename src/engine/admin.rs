@@ -91,12 +91,14 @@ impl Engine {
     /// on the fresh board before its user's stored gain was cleared would
     /// be cleared with it, and a restart would lose it.
     pub fn reset_board(&self, id: &str) -> Result<bool, RecordError> {
-        let now = self.now();
         let Some(spec) = self.config.board(id) else {
             return Err(RecordError::UnknownBoard(id.into()));
         };
         let windowed = spec.window.period_kind().is_some();
         let _every = self.order.lock_every();
+        // Read once every record has landed: a record that waited for the
+        // locks may have rolled the board past an earlier reading.
+        let now = self.now();
         if !windowed || !self.boards.reset(id, now) {
             return Ok(false);
         }

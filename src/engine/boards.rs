@@ -315,13 +315,17 @@ impl Boards {
 
     /// Close the current window of board `id` now (admin reset). Returns
     /// whether the board exists.
+    ///
+    /// A board already rolled past `now` (by a read or record whose clock
+    /// read came later) has its current window closed: a reset never moves
+    /// a board back into a window that has ended.
     pub(crate) fn reset(&self, id: &str, now: DateTime<Utc>) -> bool {
         match self.slot(id) {
             Some(slot) => {
-                slot.board
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .reset_window(now);
+                let mut board = slot.board.write().unwrap_or_else(PoisonError::into_inner);
+                let tz = slot.spec.time_zone;
+                let now = board.window().map_or(now, |w| now.max(w.start(tz)));
+                board.reset_window(now);
                 true
             }
             None => false,
