@@ -800,3 +800,95 @@ fn a_reset_waiting_across_midnight_does_not_move_the_board_back() {
         });
     });
 }
+
+/// Every lock-taking path at once, for deadlocks: three threads recording
+/// pipelined batches (every shard held) and one recording one by one, over
+/// the same users; one resetting boards and replaying (every order lock);
+/// one adjusting and reading stats and boards. Then the invariants.
+fn lock_round(round: u64) {
+    let mut rng = Rng::new(round ^ 0x10c6);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(start() + TimeDelta::seconds(150)));
+    let engine = engine_on(&store, &clock);
+    let ids = activities(round, 120, &mut rng);
+    let all = deliveries(&ids, &mut rng);
+    let parts: Vec<Vec<Activity>> = (0..4)
+        .map(|_| {
+            let mut part = all.clone();
+            rng.shuffle(&mut part);
+            part
+        })
+        .collect();
+    let log = Arc::new(Log::default());
+    within(30, &format!("lock round {round}"), {
+        let (engine, log) = (engine.clone(), log.clone());
+        move || {
+            let done = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let workers: Vec<_> = parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, part)| {
+                        let (engine, log) = (&engine, &log);
+                        s.spawn(move || {
+                            if i == 0 {
+                                for a in part {
+                                    log.record(a, engine.record(a.clone()));
+                                }
+                                return;
+                            }
+                            for chunk in part.chunks(32 + i) {
+                                let results = engine.record_batch(chunk).unwrap();
+                                for (a, r) in chunk.iter().zip(results) {
+                                    log.record(a, r);
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                let (engine, log, done) = (&engine, &log, &done);
+                let resetter = s.spawn(move || {
+                    while !done.load(Ordering::Relaxed) {
+                        assert!(engine.reset_board("xp_daily").unwrap());
+                        engine.replay().unwrap();
+                    }
+                });
+                let admin = s.spawn(move || {
+                    let mut user = 0;
+                    while !done.load(Ordering::Relaxed) {
+                        user = user % USERS + 1;
+                        let outcome = engine.adjust(UserId(user), Currency::Points, 3, "tip");
+                        log.admin.lock().unwrap().push(outcome.unwrap());
+                        let _ = engine.stats(UserId(user)).unwrap();
+                        let top = engine.board("posts_weekly").unwrap().top(3);
+                        std::hint::black_box(top);
+                    }
+                });
+                for w in workers {
+                    w.join().unwrap();
+                }
+                done.store(true, Ordering::Relaxed);
+                resetter.join().unwrap();
+                admin.join().unwrap();
+            });
+        }
+    });
+    check(
+        &engine,
+        &store,
+        &clock,
+        &log,
+        &format!("lock round {round}"),
+    );
+}
+
+#[test]
+fn every_lock_path_at_once_does_not_deadlock() {
+    let rounds = std::env::var("STRESS_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(60);
+    for round in 0..rounds {
+        lock_round(round);
+    }
+}
