@@ -4,8 +4,12 @@
 //! # Delivery promise
 //!
 //! Delivery is **best-effort, after commit**: the engine hands a recorded
-//! activity's events to every sink once its state is committed, in order. A
-//! sink that fails (returns an error, or panics) loses only its own delivery;
+//! activity's outcome to every sink, in the sinks' order, once its state is
+//! committed, on the thread that recorded it. Outcomes recorded on
+//! different threads, even one user's, can reach a sink in another order
+//! than they committed in (delivery runs outside the engine's locks, so a
+//! slow sink holds up no one): order by the outcomes' own times where that
+//! matters. A sink that fails (returns an error, or panics) loses only its own delivery;
 //! state, ledger and the other sinks are unaffected, and the failure is
 //! counted by the engine.
 //! A host that needs at-least-once delivery has it from the return value:
@@ -22,11 +26,11 @@ use crate::outcome::Outcome;
 #[error("event sink failed: {0}")]
 pub struct SinkError(pub String);
 
-/// Receives the outcome of every newly recorded activity and of each
+/// Receives the outcome of every newly recorded activity, of each
 /// per-user admin operation (`adjust`, `grant`, `revoke`,
-/// `set_time_zone`). The engine-wide operations, `reset_board` and
-/// `replay`, which write an outcome for every user they touch, deliver
-/// none: their caller has their result.
+/// `set_time_zone`), and of each user a `replay` changes (its `Replayed`
+/// event, as the replay's report lists it). `reset_board`, which clears
+/// a window for every user, delivers none: its caller has the result.
 ///
 /// Called after the state is committed, outside any store lock, from the
 /// thread that recorded the activity.

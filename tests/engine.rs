@@ -15,7 +15,7 @@ use gamify::ledger::{Currency, Reason, balance};
 use gamify::outcome::{Event, Outcome};
 use gamify::sink::{ChannelSink, CollectingSink, EventSink, SinkError};
 use gamify::step::StepError;
-use gamify::store::Store;
+use gamify::store::{MemoryStore, Store};
 use gamify::time::{Clock, FakeClock, Tz};
 
 fn t0() -> DateTime<Utc> {
@@ -168,12 +168,14 @@ impl EventSink for Panicking {
     }
 }
 
-/// What `EventSink` says reaches it: new activities and the per-user
-/// admin operations; the engine-wide `reset_board` and `replay`, none.
+/// What `EventSink` says reaches it: new activities, the per-user admin
+/// operations and each user a replay changes; `reset_board`, nothing.
 #[test]
 fn sinks_get_activities_and_per_user_admin_outcomes_only() {
     let collecting = Arc::new(CollectingSink::new());
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let engine = Engine::builder(Config::sparkle())
+        .shared_store(store.clone())
         .clock(FakeClock::new(t0()))
         .sink(collecting.clone())
         .build()
@@ -193,8 +195,28 @@ fn sinks_get_activities_and_per_user_admin_outcomes_only() {
     assert!(delivered[1..].iter().all(|o| o.activity.is_none()));
 
     assert!(engine.reset_board("xp_daily").unwrap());
-    engine.replay().unwrap();
+    let unchanged = engine.replay().unwrap();
+    assert!(unchanged.changes.is_empty());
     assert!(collecting.is_empty());
+
+    // Under a configuration where posts pay more, the replay changes the
+    // user, and the sink hears of it once.
+    let mut richer = Config::sparkle();
+    if let Some(rule) = richer.xp.kinds.get_mut("post_created") {
+        rule.xp += 10;
+    }
+    let replaying = Arc::new(CollectingSink::new());
+    let engine = Engine::builder(richer)
+        .shared_store(store)
+        .clock(FakeClock::new(t0()))
+        .sink(replaying.clone())
+        .build()
+        .unwrap();
+    let report = engine.replay().unwrap();
+    assert_eq!(report.changes.len(), 1);
+    let delivered = replaying.take();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].user, UserId(1));
 }
 
 #[test]
