@@ -465,12 +465,18 @@ fn mixed_round(round: u64, store: Arc<dyn Store>, replay_after: bool) {
     }
 }
 
-#[test]
-fn mixed_records_batches_admin_resets_reads_and_midnight() {
-    let rounds = std::env::var("STRESS_ROUNDS")
+/// Rounds to run: `STRESS_ROUNDS` if set (to shake out rarer
+/// interleavings), else `default`.
+fn rounds(default: u64) -> u64 {
+    std::env::var("STRESS_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(500);
+        .unwrap_or(default)
+}
+
+#[test]
+fn mixed_records_batches_admin_resets_reads_and_midnight() {
+    let rounds = rounds(500);
     for round in 0..rounds {
         mixed_round(round, Arc::new(MemoryStore::new()), false);
     }
@@ -478,10 +484,7 @@ fn mixed_records_batches_admin_resets_reads_and_midnight() {
 
 #[test]
 fn mixed_late_activities_then_a_replay_changes_nothing() {
-    let rounds = std::env::var("STRESS_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(150);
+    let rounds = rounds(150);
     for round in 0..rounds {
         mixed_round(round, Arc::new(MemoryStore::new()), true);
     }
@@ -493,10 +496,7 @@ fn mixed_late_activities_then_a_replay_changes_nothing() {
 #[test]
 fn mixed_round_on_sqlite() {
     use gamify::store::{SqliteStore, Synchronous};
-    let rounds = std::env::var("STRESS_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(40);
+    let rounds = rounds(40);
     let dir = std::env::temp_dir().join(format!("gamify-stress-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for round in 0..rounds {
@@ -596,10 +596,7 @@ fn replay_round(round: u64, recorders: usize, hot_users: u64) {
 
 #[test]
 fn replay_while_others_record() {
-    let rounds = std::env::var("STRESS_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(200);
+    let rounds = rounds(200);
     for round in 0..rounds {
         replay_round(round, 2, USERS);
     }
@@ -884,10 +881,7 @@ fn lock_round(round: u64) {
 
 #[test]
 fn every_lock_path_at_once_does_not_deadlock() {
-    let rounds = std::env::var("STRESS_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(60);
+    let rounds = rounds(60);
     for round in 0..rounds {
         lock_round(round);
     }

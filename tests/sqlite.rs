@@ -699,11 +699,13 @@ fn a_negative_ledger_length_is_corruption_not_a_panic() {
         .unwrap();
     let before = e.store().load(UserId(1)).unwrap();
     drop(e);
-    for bad in [-1i64, i64::MIN] {
+    let set_ledger_len = |len: i64| {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute("UPDATE users SET ledger_len = ?1 WHERE user = 1", [bad])
+        conn.execute("UPDATE users SET ledger_len = ?1 WHERE user = 1", [len])
             .unwrap();
-        drop(conn);
+    };
+    for bad in [-1i64, i64::MIN] {
+        set_ledger_len(bad);
         let e = engine(&path);
         let err = e
             .record(Activity::new("p2", UserId(1), "post_created", now()))
@@ -717,13 +719,7 @@ fn a_negative_ledger_length_is_corruption_not_a_panic() {
     }
     // A length so large that the next one would not fit the column is
     // refused too, rather than wrapping to a negative length.
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE users SET ledger_len = ?1 WHERE user = 1",
-        [i64::MAX],
-    )
-    .unwrap();
-    drop(conn);
+    set_ledger_len(i64::MAX);
     let e = engine(&path);
     let err = e
         .record(Activity::new("p2", UserId(1), "post_created", now()))
