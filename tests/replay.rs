@@ -577,3 +577,76 @@ fn a_grant_of_an_unlocked_achievement_replays_where_it_was_made() {
         &history,
     );
 }
+
+/// An old history (a grant made before grants wrote entries), then the
+/// same grant made again, which changes nothing: a repeat of a grant writes
+/// no entry, so the replay still re-applies the old grant at the time it
+/// unlocked rather than at the repeat's.
+#[test]
+fn a_repeated_grant_on_an_old_history_replays_unchanged() {
+    use gamify::leaderboard::Source;
+    use gamify::outcome::Outcome;
+    use gamify::state::WindowGain;
+    use gamify::store::Commit;
+
+    let free = achievement_paying("ach_bug_hunter", 0);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(t0()));
+    let engine = Engine::builder(free.clone())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    engine
+        .record(Activity::new("p0", USER, "post_created", t0()))
+        .unwrap();
+    clock.advance(TimeDelta::minutes(1));
+    let granted_at = engine.now();
+    // The grant as the older version made it: no ledger entry.
+    store
+        .transact(USER, None, &mut |state| {
+            let unlock = free
+                .achievements
+                .grant(&mut state.achievements, "ach_bug_hunter", granted_at)
+                .unwrap()
+                .unwrap();
+            for board in free.boards.iter() {
+                let (Source::AchievementScore, Some(kind)) =
+                    (&board.source, board.window.period_kind())
+                else {
+                    continue;
+                };
+                let window = kind.containing(granted_at, board.time_zone).first_day();
+                state
+                    .windows
+                    .entry(gamify::Name::new(&board.id))
+                    .or_insert(WindowGain { window, amount: 0 })
+                    .amount += unlock.score;
+            }
+            Ok(Commit {
+                outcome: Outcome::new(USER, None, granted_at),
+                ledger: vec![],
+            })
+        })
+        .unwrap();
+    clock.advance(TimeDelta::minutes(1));
+    engine
+        .record(Activity::new("p1", USER, "post_created", engine.now()))
+        .unwrap();
+    // Sanity: the old history alone replays unchanged.
+    assert!(engine.replay_dry_run().unwrap().changes.is_empty());
+    // A moderator grants it again, the next day: nothing to unlock.
+    clock.advance(TimeDelta::days(1));
+    let again = engine.grant(USER, "ach_bug_hunter").unwrap();
+    assert!(again.events.is_empty(), "{:?}", again.events);
+    let before = state(&store);
+    let report = engine.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+    engine.replay().unwrap();
+    let after = state(&store);
+    assert_eq!(
+        after.achievements.unlocked_at("ach_bug_hunter"),
+        before.achievements.unlocked_at("ach_bug_hunter")
+    );
+    assert_eq!(after, before);
+}

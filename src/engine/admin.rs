@@ -52,11 +52,12 @@ impl Engine {
     /// Grant achievement `id` to `user` (the host's "granted" criterion, or a
     /// moderator's choice), with its rewards and any level-ups they cause.
     /// Granting an unlocked achievement changes nothing but the ledger. A
-    /// grant lifts a [revocation](Self::revoke) of `id`. Every grant is a
+    /// grant lifts a [revocation](Self::revoke) of `id`. A grant is a
     /// zero-amount `Granted` ledger entry, before the entries of what it
     /// pays, so a replay grants it at the same point (even when it pays
     /// nothing, or, under the configuration it was made with, unlocked
-    /// nothing: under another one it may).
+    /// nothing: under another one it may). A repeat of a grant that stands
+    /// writes nothing: the first grant unlocks it under any configuration.
     pub fn grant(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
         let now = self.now();
         let config = &*self.config;
@@ -292,6 +293,7 @@ pub(super) fn grant(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Commit, StepError> {
+    let granted_before = state.achievements.granted_ids().any(|g| g == id);
     let mut achievements = state.achievements.clone();
     let unlock = config.achievements.grant(&mut achievements, id, now)?;
     state.achievements = achievements;
@@ -299,16 +301,22 @@ pub(super) fn grant(
     let mut events = crate::step::Events::default();
     // The act first, then what it pays: a replay reads the entries after a
     // `Granted` one as the grant's own. Written also for a grant that
-    // changes nothing (the achievement is fully unlocked): under another
-    // configuration (a higher threshold, more tiers) the same grant
-    // unlocks something, and a replay must find it.
-    books.ledger.push(LedgerDraft {
-        currency: Currency::Xp,
-        amount: 0,
-        reason: Reason::Granted {
-            achievement: Name::new(id),
-        },
-    });
+    // changes nothing because the achievement was unlocked by its
+    // criterion: under another configuration (a higher threshold, more
+    // tiers) the same grant unlocks something, and a replay must find it.
+    // Not for a repeat of a grant: the first one unlocks it under any
+    // configuration, and an entry for the repeat would make a first grant
+    // an older version left unrecorded look recorded, so a replay would
+    // move it to the repeat's time.
+    if unlock.is_some() || !granted_before {
+        books.ledger.push(LedgerDraft {
+            currency: Currency::Xp,
+            amount: 0,
+            reason: Reason::Granted {
+                achievement: Name::new(id),
+            },
+        });
+    }
     if let Some(unlock) = unlock {
         crate::step::credit_unlocks(
             state,
