@@ -540,3 +540,20 @@ fn a_configuration_changed_in_code_is_validated_on_request() {
     blank.metrics.push("".into());
     assert_eq!(blank.validate().unwrap_err().field(), "metrics[2]");
 }
+
+/// Serde "from any format": RON names newtypes, so an optional instant
+/// must read as an `Option` of a string (`Some("…")`), as RON writes it.
+#[test]
+fn an_available_window_round_trips_through_ron() {
+    let mut value = serde_json::to_value(Config::sparkle()).unwrap();
+    value["achievements"]["achievements"][0]["available"] =
+        serde_json::json!({"from": "2026-06-01T00:00:00Z", "until": "2026-07-01T00:00:00Z"});
+    value["xp"]["boosts"] = serde_json::json!([
+        {"name": "Double XP Weekend", "multiplier": 2.0,
+         "starts": "2026-05-02T00:00:00Z", "ends": "2026-05-04T00:00:00Z"}
+    ]);
+    let config: Config = serde_json::from_value(value).unwrap();
+    let text = ron::to_string(&config).unwrap();
+    let back: Config = ron::from_str(&text).unwrap_or_else(|e| panic!("RON: {e}"));
+    assert_eq!(back, config);
+}

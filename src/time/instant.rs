@@ -9,7 +9,6 @@
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// The key of the one-entry map the `toml` crate gives a native date-time
@@ -24,13 +23,36 @@ pub(crate) fn instant<'de, D: Deserializer<'de>>(
     deserializer.deserialize_str(InstantVisitor)
 }
 
-/// [`instant`], optional: for fields that may be absent or null.
+/// [`instant`], optional: for fields that may be absent or null. Read as
+/// serde reads an `Option` of chrono's instant, so every format writes it
+/// as it writes one (RON as `Some("…")`, not as a named newtype).
 pub(crate) fn optional_instant<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    #[derive(Deserialize)]
-    struct Instant(#[serde(deserialize_with = "instant")] DateTime<Utc>);
-    Ok(Option::<Instant>::deserialize(deserializer)?.map(|i| i.0))
+    deserializer.deserialize_option(OptionalInstantVisitor)
+}
+
+struct OptionalInstantVisitor;
+
+impl<'de> Visitor<'de> for OptionalInstantVisitor {
+    type Value = Option<DateTime<Utc>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("nothing, or ")?;
+        InstantVisitor.expecting(f)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        instant(deserializer).map(Some)
+    }
 }
 
 struct InstantVisitor;
