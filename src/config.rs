@@ -447,6 +447,14 @@ impl Config {
     /// assert_eq!(config.validate().unwrap_err().field(), "boards[16].id");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // A boost's multiplier is the one float a host can set by hand, and
+        // JSON writes a NaN or an infinity as null: checked here, so it is
+        // named for what it is rather than as a malformed null.
+        for (i, boost) in self.xp.boosts.iter().enumerate() {
+            boost
+                .validate()
+                .map_err(|e| e.within(format!("xp.boosts[{i}]")))?;
+        }
         // The parts' own checks ran when they were built; what can break
         // since is between parts, which the document's route checks. A
         // configuration serializes to the document it loads from (tested:

@@ -539,6 +539,18 @@ fn a_configuration_changed_in_code_is_validated_on_request() {
     let mut blank = Config::sparkle();
     blank.metrics.push("".into());
     assert_eq!(blank.validate().unwrap_err().field(), "metrics[2]");
+
+    // A float JSON cannot hold is named for what it is, as loading names it.
+    let mut boosted = serde_json::to_value(Config::sparkle()).unwrap();
+    boosted["xp"]["boosts"] = serde_json::json!([
+        {"name": "Double XP Weekend", "multiplier": 2.0,
+         "starts": "2026-05-02T00:00:00Z", "ends": "2026-05-04T00:00:00Z"}
+    ]);
+    let mut nan: Config = serde_json::from_value(boosted).unwrap();
+    nan.xp.boosts[0].multiplier = f64::NAN;
+    let err = nan.validate().unwrap_err();
+    assert_eq!(err.field(), "xp.boosts[0].multiplier", "{err}");
+    assert_eq!(err.problem(), &ConfigProblem::NonFinite, "{err}");
 }
 
 /// Serde "from any format": RON names newtypes, so an optional instant

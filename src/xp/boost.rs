@@ -39,7 +39,7 @@ pub struct Boost {
 }
 
 impl Boost {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.name.trim().is_empty() {
             return Err(ConfigError::new("name", ConfigProblem::Empty));
         }
