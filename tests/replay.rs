@@ -410,13 +410,12 @@ fn an_activity_stamped_past_midnight_by_clock_skew_replays_unchanged() {
     assert_eq!(daily(&engine), live);
 }
 
-/// A history written before grants and time-zone changes were ledger
-/// entries (made here by writing through the store as the older version
-/// did: a zone set, and a grant paying nothing, with no entry): the grant
-/// is kept from the state and re-applied, the zone is kept, and a replay
-/// under the same configuration changes nothing.
-#[test]
-fn an_old_history_without_grant_or_zone_entries_still_replays() {
+/// A history as a version from before grants and time-zone changes were
+/// ledger entries wrote it, written here through the store as it did: a
+/// post, a minute later a grant of a zero-pay `ach_bug_hunter` with no
+/// entry (its score counted in the windowed achievement boards), and
+/// `zone` set the same way if given, then another post a minute later.
+fn old_history(zone: Option<Tz>) -> (Engine, Arc<dyn Store>, Arc<FakeClock>) {
     use gamify::leaderboard::Source;
     use gamify::outcome::Outcome;
     use gamify::state::WindowGain;
@@ -437,13 +436,14 @@ fn an_old_history_without_grant_or_zone_entries_still_replays() {
     let granted_at = engine.now();
     store
         .transact(USER, None, &mut |state| {
-            state.time_zone = Some(Tz::Asia__Kolkata);
+            if zone.is_some() {
+                state.time_zone = zone;
+            }
             let unlock = free
                 .achievements
                 .grant(&mut state.achievements, "ach_bug_hunter", granted_at)
                 .unwrap()
                 .unwrap();
-            // Its score counted in the windowed achievement boards.
             for board in free.boards.iter() {
                 let (Source::AchievementScore, Some(kind)) =
                     (&board.source, board.window.period_kind())
@@ -457,9 +457,8 @@ fn an_old_history_without_grant_or_zone_entries_still_replays() {
                     .or_insert(WindowGain { window, amount: 0 })
                     .amount += unlock.score;
             }
-            let outcome = Outcome::new(USER, None, granted_at);
             Ok(Commit {
-                outcome,
+                outcome: Outcome::new(USER, None, granted_at),
                 ledger: vec![],
             })
         })
@@ -468,6 +467,16 @@ fn an_old_history_without_grant_or_zone_entries_still_replays() {
     engine
         .record(Activity::new("p1", USER, "post_created", engine.now()))
         .unwrap();
+    (engine, store, clock)
+}
+
+/// A history written before grants and time-zone changes were ledger
+/// entries (a zone set, and a grant paying nothing, with no entry): the
+/// grant is kept from the state and re-applied, the zone is kept, and a
+/// replay under the same configuration changes nothing.
+#[test]
+fn an_old_history_without_grant_or_zone_entries_still_replays() {
+    let (engine, store, _) = old_history(Some(Tz::Asia__Kolkata));
     let before = state(&store);
     assert!(before.achievements.is_unlocked("ach_bug_hunter"));
     let report = engine.replay_dry_run().unwrap();
@@ -584,55 +593,7 @@ fn a_grant_of_an_unlocked_achievement_replays_where_it_was_made() {
 /// unlocked rather than at the repeat's.
 #[test]
 fn a_repeated_grant_on_an_old_history_replays_unchanged() {
-    use gamify::leaderboard::Source;
-    use gamify::outcome::Outcome;
-    use gamify::state::WindowGain;
-    use gamify::store::Commit;
-
-    let free = achievement_paying("ach_bug_hunter", 0);
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let clock = Arc::new(FakeClock::new(t0()));
-    let engine = Engine::builder(free.clone())
-        .shared_store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    engine
-        .record(Activity::new("p0", USER, "post_created", t0()))
-        .unwrap();
-    clock.advance(TimeDelta::minutes(1));
-    let granted_at = engine.now();
-    // The grant as the older version made it: no ledger entry.
-    store
-        .transact(USER, None, &mut |state| {
-            let unlock = free
-                .achievements
-                .grant(&mut state.achievements, "ach_bug_hunter", granted_at)
-                .unwrap()
-                .unwrap();
-            for board in free.boards.iter() {
-                let (Source::AchievementScore, Some(kind)) =
-                    (&board.source, board.window.period_kind())
-                else {
-                    continue;
-                };
-                let window = kind.containing(granted_at, board.time_zone).first_day();
-                state
-                    .windows
-                    .entry(gamify::Name::new(&board.id))
-                    .or_insert(WindowGain { window, amount: 0 })
-                    .amount += unlock.score;
-            }
-            Ok(Commit {
-                outcome: Outcome::new(USER, None, granted_at),
-                ledger: vec![],
-            })
-        })
-        .unwrap();
-    clock.advance(TimeDelta::minutes(1));
-    engine
-        .record(Activity::new("p1", USER, "post_created", engine.now()))
-        .unwrap();
+    let (engine, store, clock) = old_history(None);
     // Sanity: the old history alone replays unchanged.
     assert!(engine.replay_dry_run().unwrap().changes.is_empty());
     // A moderator grants it again, the next day: nothing to unlock.
