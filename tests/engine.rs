@@ -2,6 +2,7 @@
 //! nothing, ledger and balance in agreement, sinks that cannot hurt state,
 //! stats, admin operations and replay.
 
+mod common;
 #[path = "../examples/sim/mod.rs"]
 mod sim;
 
@@ -11,16 +12,13 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gamify::activity::{Activity, UserId};
 use gamify::config::Config;
 use gamify::engine::{Engine, RecordError};
-use gamify::ledger::{Currency, Reason, balance};
+use gamify::ledger::{Currency, Reason};
 use gamify::outcome::{Event, Outcome};
 use gamify::sink::{ChannelSink, CollectingSink, EventSink, SinkError};
 use gamify::step::StepError;
-use gamify::store::{MemoryStore, Store};
 use gamify::time::{Clock, FakeClock, Tz};
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
-}
+use common::{assert_ledger_explains_balances, engine_on, memory_store, t0};
 
 fn engine_at(now: DateTime<Utc>) -> (Engine, Arc<FakeClock>) {
     let clock = Arc::new(FakeClock::new(now));
@@ -29,25 +27,6 @@ fn engine_at(now: DateTime<Utc>) -> (Engine, Arc<FakeClock>) {
         .build()
         .unwrap();
     (engine, clock)
-}
-
-/// Every user's balances equal the sum of their ledger.
-fn assert_ledger_explains_balances(engine: &Engine) {
-    let store = engine.store();
-    for user in store.users().unwrap() {
-        let state = store.load(user).unwrap().unwrap();
-        let entries = store.ledger(user, 0, usize::MAX).unwrap();
-        assert_eq!(
-            balance(&entries, Currency::Xp),
-            i128::from(state.xp),
-            "{user:?} XP"
-        );
-        assert_eq!(
-            balance(&entries, Currency::Points),
-            i128::from(state.points),
-            "{user:?} points"
-        );
-    }
 }
 
 #[test]
@@ -173,7 +152,7 @@ impl EventSink for Panicking {
 #[test]
 fn sinks_get_activities_and_per_user_admin_outcomes_only() {
     let collecting = Arc::new(CollectingSink::new());
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store = memory_store();
     let engine = Engine::builder(Config::sparkle())
         .shared_store(store.clone())
         .clock(FakeClock::new(t0()))
@@ -379,13 +358,9 @@ fn replay_under_a_changed_configuration_reports_then_applies_the_difference() {
     assert!(engine.replay_dry_run().unwrap().changes.is_empty());
 
     // Posts are now worth more.
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let store = memory_store();
     let clock = Arc::new(FakeClock::new(t0()));
-    let old = Engine::builder(Config::sparkle())
-        .shared_store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let old = engine_on(Config::sparkle(), &store, &clock);
     for i in 0..3 {
         old.record(Activity::new(
             format!("p{i}"),
@@ -400,11 +375,7 @@ fn replay_under_a_changed_configuration_reports_then_applies_the_difference() {
         .unwrap()
         .replace("\"xp\":50,", "\"xp\":80,");
     richer.xp = serde_json::from_str(&json).unwrap();
-    let new = Engine::builder(richer)
-        .shared_store(store.clone())
-        .clock(clock)
-        .build()
-        .unwrap();
+    let new = engine_on(richer, &store, &clock);
     let before = store.load(UserId(1)).unwrap().unwrap();
     let dry = new.replay_dry_run().unwrap();
     assert_eq!(dry.changes.len(), 1);
@@ -429,15 +400,9 @@ fn replay_under_a_changed_configuration_reports_then_applies_the_difference() {
 
 #[test]
 fn grants_revocations_and_board_resets_are_ledger_entries() {
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let store = memory_store();
     let clock = Arc::new(FakeClock::new(t0()));
-    let build = || {
-        Engine::builder(Config::sparkle())
-            .shared_store(store.clone())
-            .clock(clock.clone())
-            .build()
-            .unwrap()
-    };
+    let build = || engine_on(Config::sparkle(), &store, &clock);
     let engine = build();
     engine
         .record(Activity::new("p1", UserId(1), "post_created", t0()))
@@ -553,12 +518,8 @@ fn seed_defects_7_and_8_the_achievement_board_ranks_achievers_by_score() {
 fn live_boards_equal_rebuilt_boards_after_admin_and_edge_cases() {
     let late = Utc.with_ymd_and_hms(2026, 5, 4, 23, 58, 0).unwrap();
     let clock = Arc::new(FakeClock::new(late));
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
-    let engine = Engine::builder(Config::sparkle())
-        .clock(clock.clone())
-        .shared_store(store.clone())
-        .build()
-        .unwrap();
+    let store = memory_store();
+    let engine = engine_on(Config::sparkle(), &store, &clock);
     let post = |id: &str, user: u64, at| Activity::new(id, UserId(user), "post_created", at);
     engine
         .record(post("p1", 1, late - TimeDelta::hours(1)))
@@ -594,11 +555,7 @@ fn live_boards_equal_rebuilt_boards_after_admin_and_edge_cases() {
         .record(post("p7", 6, late).with_metric("posts", 10))
         .unwrap();
 
-    let rebuilt = Engine::builder(Config::sparkle())
-        .clock(clock.clone())
-        .shared_store(store.clone())
-        .build()
-        .unwrap();
+    let rebuilt = engine_on(Config::sparkle(), &store, &clock);
     let standings = |e: &Engine, id: &str| -> Vec<(u64, u64)> {
         let mut v: Vec<_> = e
             .board(id)
@@ -698,13 +655,9 @@ fn ordinal_ties_keep_who_reached_first_across_a_restart() {
         spec
     })
     .collect();
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let store = memory_store();
     let clock = Arc::new(FakeClock::new(t0()));
-    let engine = Engine::builder(config.clone())
-        .shared_store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let engine = engine_on(config.clone(), &store, &clock);
     // Users 3, then 1, then 2 make the same post: equal XP, reached in
     // that order.
     for (i, user) in [3, 1, 2].into_iter().enumerate() {
@@ -733,11 +686,7 @@ fn ordinal_ties_keep_who_reached_first_across_a_restart() {
         assert_eq!(order(&engine, board), expected, "live {board}");
     }
     drop(engine);
-    let restarted = Engine::builder(config)
-        .shared_store(store)
-        .clock(clock)
-        .build()
-        .unwrap();
+    let restarted = engine_on(config, &store, &clock);
     for board in ["xp_all_time", "xp_daily"] {
         assert_eq!(order(&restarted, board), expected, "rebuilt {board}");
     }
@@ -878,13 +827,9 @@ fn a_replay_moving_a_balance_past_an_i64_keeps_the_ledger_equal_to_it() {
         serde_json::from_value(value).unwrap()
     };
     let user = UserId(1);
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let store = memory_store();
     let clock = Arc::new(FakeClock::new(t0()));
-    let engine = Engine::builder(with_big(u64::MAX))
-        .shared_store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let engine = engine_on(with_big(u64::MAX), &store, &clock);
     for i in 0..3 {
         let big = Activity::new(format!("b{i}"), user, "big", engine.now());
         engine.record(big).unwrap();
@@ -892,11 +837,7 @@ fn a_replay_moving_a_balance_past_an_i64_keeps_the_ledger_equal_to_it() {
     }
     assert_eq!(store.load(user).unwrap().unwrap().xp, u64::MAX);
     drop(engine);
-    let replayer = Engine::builder(with_big(0))
-        .shared_store(store.clone())
-        .clock(clock)
-        .build()
-        .unwrap();
+    let replayer = engine_on(with_big(0), &store, &clock);
     replayer.replay().unwrap();
     let state = store.load(user).unwrap().unwrap();
     assert!(state.xp < 1_000, "{}", state.xp);
@@ -909,15 +850,9 @@ fn a_replay_moving_a_balance_past_an_i64_keeps_the_ledger_equal_to_it() {
 #[test]
 fn a_board_reset_racing_records_keeps_live_and_rebuilt_boards_equal() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let store = memory_store();
     let clock = Arc::new(FakeClock::new(t0()));
-    let build = || {
-        Engine::builder(Config::sparkle())
-            .shared_store(store.clone())
-            .clock(clock.clone())
-            .build()
-            .unwrap()
-    };
+    let build = || engine_on(Config::sparkle(), &store, &clock);
     let engine = build();
     // Enough users on today's window that the reset's walk takes a while.
     let seed: Vec<Activity> = (0..3000u64)

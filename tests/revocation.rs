@@ -3,24 +3,24 @@
 //! revocation; a replay reproduces revocations; stats and the grid show a
 //! revoked achievement locked.
 
+mod common;
+
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use gamify::activity::{Activity, UserId};
 use gamify::config::Config;
 use gamify::engine::Engine;
-use gamify::ledger::{Currency, Reason, balance};
+use gamify::ledger::{Currency, Reason};
 use gamify::outcome::Event;
 use gamify::state::UserState;
 use gamify::time::FakeClock;
 
+use common::{assert_ledger_explains_balances, t0};
+
 /// Epic, 3,000 XP and 100 points, for an activity with 1,000 reactions; its
 /// criterion is checked on every activity that carries the attribute.
 const VIRAL: &str = "ach_viral_sensation";
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
-}
 
 fn engine() -> (Engine, Arc<FakeClock>) {
     let clock = Arc::new(FakeClock::new(t0()));
@@ -65,24 +65,6 @@ fn revocations(engine: &Engine, user: u64) -> usize {
         .iter()
         .filter(|e| matches!(e.reason, Reason::Revoked { .. }))
         .count()
-}
-
-fn assert_ledger_explains_balances(engine: &Engine) {
-    let store = engine.store();
-    for user in store.users().unwrap() {
-        let state = store.load(user).unwrap().unwrap();
-        let entries = store.ledger(user, 0, usize::MAX).unwrap();
-        assert_eq!(
-            balance(&entries, Currency::Xp),
-            i128::from(state.xp),
-            "{user:?} XP"
-        );
-        assert_eq!(
-            balance(&entries, Currency::Points),
-            i128::from(state.points),
-            "{user:?} points"
-        );
-    }
 }
 
 fn unlocks(events: &[Event], id: &str) -> bool {

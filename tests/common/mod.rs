@@ -1,0 +1,59 @@
+//! Fixtures the integration tests share: the instant they start at, an
+//! engine over a store and clock the test keeps (so a second engine on
+//! them is a restart), and the ledger-against-balance check.
+//!
+//! Included with `mod common;` by each test file that needs it.
+
+// Every test file that includes this module compiles its own copy and uses
+// only part of it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use gamify::config::Config;
+use gamify::engine::Engine;
+use gamify::ledger::{Currency, balance};
+use gamify::store::{MemoryStore, Store};
+use gamify::time::FakeClock;
+
+/// Noon UTC on Monday 4 May 2026: where the tests' clocks start.
+pub(crate) fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
+}
+
+/// An empty in-memory store, shared so the test can read it directly and
+/// build a second engine on it.
+pub(crate) fn memory_store() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+/// An engine running `config` over `store` and `clock`. Built again on the
+/// same store and clock, it is what a restart gives: boards rebuilt from
+/// the stored states.
+pub(crate) fn engine_on(config: Config, store: &Arc<dyn Store>, clock: &Arc<FakeClock>) -> Engine {
+    Engine::builder(config)
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+/// Every user's balances equal the sum of their ledger.
+pub(crate) fn assert_ledger_explains_balances(engine: &Engine) {
+    let store = engine.store();
+    for user in store.users().unwrap() {
+        let state = store.load(user).unwrap().unwrap();
+        let entries = store.ledger(user, 0, usize::MAX).unwrap();
+        assert_eq!(
+            balance(&entries, Currency::Xp),
+            i128::from(state.xp),
+            "{user:?} XP"
+        );
+        assert_eq!(
+            balance(&entries, Currency::Points),
+            i128::from(state.points),
+            "{user:?} points"
+        );
+    }
+}
