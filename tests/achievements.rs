@@ -2,16 +2,20 @@
 //! 4, 5, 6, 11 and 14, tiers, prerequisites, availability, windows,
 //! backfill, and a property test that the index misses nothing.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gamify::achievement::{
-    Achievement, AchievementState, Availability, Catalog, Change, Criterion, Evaluation, Facts,
-    LocalWindow, Query, Rarity, SortBy, Tier,
+    AchievementState, Availability, Catalog, Change, Criterion, Evaluation, Facts, LocalWindow,
+    Query, Rarity, SortBy, Tier,
 };
 use gamify::activity::Metrics;
 use gamify::time::Tz;
 use proptest::prelude::*;
+
+use common::{entry, metric_at_least};
 
 /// A user as the evaluator sees one.
 #[derive(Default)]
@@ -24,15 +28,26 @@ struct User {
 }
 
 impl User {
-    fn facts(&self) -> Facts<'_> {
-        Facts {
-            metrics: &self.metrics,
-            level: self.level,
-            streak_current: self.streak,
-            streak_longest: self.streak,
+    /// The state to change and the facts to judge it by, lent together:
+    /// facts lent through `&self` would keep the state from being lent
+    /// mutably beside them.
+    fn state_and_facts(&mut self) -> (&mut AchievementState, Facts<'_>) {
+        let Self {
+            state,
+            metrics,
+            level,
+            streak,
+            by_family,
+        } = self;
+        let facts = Facts {
+            metrics,
+            level: *level,
+            streak_current: *streak,
+            streak_longest: *streak,
             quests_completed: 0,
-            quests_by_family: &self.by_family,
-        }
+            quests_by_family: by_family,
+        };
+        (state, facts)
     }
 
     /// Check the whole catalog against this user.
@@ -42,28 +57,14 @@ impl User {
 
     /// Check the whole catalog against this user at `at`.
     fn backfill_at(&mut self, catalog: &Catalog, at: DateTime<Utc>) -> Evaluation {
-        let facts = Facts {
-            metrics: &self.metrics,
-            level: self.level,
-            streak_current: self.streak,
-            streak_longest: self.streak,
-            quests_completed: 0,
-            quests_by_family: &self.by_family,
-        };
-        catalog.backfill(&mut self.state, &facts, at, Tz::UTC)
+        let (state, facts) = self.state_and_facts();
+        catalog.backfill(state, &facts, at, Tz::UTC)
     }
 
     /// Evaluate `change` (the metrics already counted into this user).
     fn evaluate(&mut self, catalog: &Catalog, change: &Change<'_>) -> Evaluation {
-        let facts = Facts {
-            metrics: &self.metrics,
-            level: self.level,
-            streak_current: self.streak,
-            streak_longest: self.streak,
-            quests_completed: 0,
-            quests_by_family: &self.by_family,
-        };
-        catalog.evaluate(&mut self.state, &facts, change)
+        let (state, facts) = self.state_and_facts();
+        catalog.evaluate(state, &facts, change)
     }
 
     /// One activity: bump metrics, then evaluate.
@@ -98,15 +99,8 @@ impl User {
             quests_changed: false,
             achievements_changed: false,
         };
-        let facts = Facts {
-            metrics: &self.metrics,
-            level: self.level,
-            streak_current: self.streak,
-            streak_longest: self.streak,
-            quests_completed: 0,
-            quests_by_family: &self.by_family,
-        };
-        catalog.evaluate(&mut self.state, &facts, &change)
+        let (state, facts) = self.state_and_facts();
+        catalog.evaluate(state, &facts, &change)
     }
 }
 
@@ -116,27 +110,6 @@ fn ids(e: &Evaluation) -> Vec<&str> {
 
 fn noon() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
-}
-
-fn entry(id: &str, criterion: Criterion) -> Achievement {
-    Achievement {
-        id: id.into(),
-        code: id.to_uppercase().into(),
-        name: id.into(),
-        description: String::new(),
-        icon: String::new(),
-        animated_icon: None,
-        xp: 100,
-        points: None,
-        rarity: Rarity::Rare,
-        category: "test".into(),
-        hidden: false,
-        seasonal: false,
-        available: None,
-        prerequisites: vec![],
-        criterion,
-        tiers: vec![],
-    }
 }
 
 #[test]
@@ -252,32 +225,14 @@ fn seed_defect_6_viral_means_one_post_with_a_thousand_reactions() {
 
 #[test]
 fn seed_defect_11_prerequisites_and_availability_are_enforced() {
-    let mut gated = entry(
-        "gated",
-        Criterion::Metric {
-            metric: "posts".into(),
-            at_least: 1,
-        },
-    );
+    let mut gated = entry("gated", metric_at_least("posts", 1));
     gated.prerequisites = vec!["first".into()];
-    let mut seasonal = entry(
-        "seasonal",
-        Criterion::Metric {
-            metric: "posts".into(),
-            at_least: 1,
-        },
-    );
+    let mut seasonal = entry("seasonal", metric_at_least("posts", 1));
     seasonal.available = Some(Availability {
         from: Some(noon() + TimeDelta::days(1)),
         until: Some(noon() + TimeDelta::days(2)),
     });
-    let first = entry(
-        "first",
-        Criterion::Metric {
-            metric: "comments".into(),
-            at_least: 1,
-        },
-    );
+    let first = entry("first", metric_at_least("comments", 1));
     let catalog = Catalog::new(vec![gated, seasonal, first]).unwrap();
     let mut user = User::default();
     let eval = user.act(
@@ -314,13 +269,7 @@ fn seed_defect_11_prerequisites_and_availability_are_enforced() {
 
 #[test]
 fn tiers_unlock_in_turn_and_several_at_once() {
-    let mut tiered = entry(
-        "writer",
-        Criterion::Metric {
-            metric: "posts".into(),
-            at_least: 1,
-        },
-    );
+    let mut tiered = entry("writer", metric_at_least("posts", 1));
     tiered.tiers = [1, 10, 100]
         .into_iter()
         .map(|target| Tier {
@@ -464,7 +413,8 @@ fn grants_revocations_and_hidden_entries() {
         ["ach_bug_hunter"]
     );
     // Hidden and unlocked: shown in the grid without asking for hidden ones.
-    let grid = catalog.progress(&user.state, &user.facts(), noon(), Tz::UTC);
+    let (state, facts) = user.state_and_facts();
+    let grid = catalog.progress(state, &facts, noon(), Tz::UTC);
     assert_eq!(Query::new().category("hidden").run(catalog, &grid).len(), 1);
     let revoked = catalog
         .revoke(&mut user.state, "ach_bug_hunter")
@@ -480,7 +430,8 @@ fn seed_defect_14_grid_filters_compose() {
     let mut user = User::default();
     user.metrics.set("followers", 1);
     user.backfill(catalog);
-    let grid = catalog.progress(&user.state, &user.facts(), noon(), Tz::UTC);
+    let (state, facts) = user.state_and_facts();
+    let grid = catalog.progress(state, &facts, noon(), Tz::UTC);
     // Search and rarity together (the seed returned after the search).
     let rows = Query::new()
         .search("follow")
@@ -517,20 +468,11 @@ fn generated() -> Catalog {
         for t in 1..6u64 {
             entries.push(entry(
                 &format!("m{m}_{t}"),
-                Criterion::Metric {
-                    metric: format!("m{m}").into(),
-                    at_least: t * t,
-                },
+                metric_at_least(&format!("m{m}"), t * t),
             ));
         }
     }
-    let mut gated = entry(
-        "gated",
-        Criterion::Metric {
-            metric: "m0".into(),
-            at_least: 2,
-        },
-    );
+    let mut gated = entry("gated", metric_at_least("m0", 2));
     gated.prerequisites = vec!["m1_2".into()];
     entries.push(gated);
     entries.push(entry("level", Criterion::Level { at_least: 3 }));
@@ -549,23 +491,14 @@ fn generated() -> Catalog {
             ids: vec!["verified".into()],
         },
     ));
-    let mut gated_by_grant = entry(
-        "gated_by_grant",
-        Criterion::Metric {
-            metric: "m3".into(),
-            at_least: 1,
-        },
-    );
+    let mut gated_by_grant = entry("gated_by_grant", metric_at_least("m3", 1));
     gated_by_grant.prerequisites = vec!["verified".into()];
     entries.push(gated_by_grant);
     entries.push(entry(
         "combo",
         Criterion::All {
             of: vec![
-                Criterion::Metric {
-                    metric: "m2".into(),
-                    at_least: 3,
-                },
+                metric_at_least("m2", 3),
                 Criterion::Achievements {
                     ids: vec!["m3_1".into()],
                 },
@@ -655,7 +588,7 @@ proptest! {
         let entries = targets
             .iter()
             .enumerate()
-            .map(|(i, t)| entry(&format!("t{i}"), Criterion::Metric { metric: "m".into(), at_least: *t }))
+            .map(|(i, t)| entry(&format!("t{i}"), metric_at_least("m", *t)))
             .collect();
         let catalog = Catalog::new(entries).unwrap();
         let mut indexed = User::default();
@@ -709,16 +642,9 @@ proptest! {
                 [("reactions".into(), reactions), ("trending_posts".into(), reactions % 5)].into();
             let change = Change { kind: Some(kinds[k]), at, tz: Tz::Europe__Berlin, metrics: &increments,
                 attributes: &attributes, level_changed: level_up, streak_changed: streak_up, quests_changed: false, achievements_changed: false };
-            let facts = Facts {
-                metrics: &user.metrics,
-                level: user.level,
-                streak_current: user.streak,
-                streak_longest: user.streak,
-                quests_completed: 0,
-                quests_by_family: &user.by_family,
-            };
-            catalog.evaluate(&mut user.state, &facts, &change);
-            let mut full = user.state.clone();
+            let (state, facts) = user.state_and_facts();
+            catalog.evaluate(state, &facts, &change);
+            let mut full = state.clone();
             let missed = catalog.backfill(&mut full, &facts, at, Tz::Europe__Berlin);
             prop_assert!(missed.unlocked.is_empty(), "missed {:?}", ids(&missed));
             // Counting is not checked by the above (a count never made is

@@ -755,32 +755,9 @@ fn record_batch_ends_as_recording_one_at_a_time_boards_included() {
 /// would; a replay of the history agrees.
 #[test]
 fn a_grant_unlocks_what_depends_on_it_at_once() {
-    use gamify::achievement::{Achievement, Catalog, Criterion, Rarity};
-    let entry = |id: &str, criterion: Criterion| Achievement {
-        id: id.into(),
-        code: id.to_uppercase().into(),
-        name: id.into(),
-        description: String::new(),
-        icon: String::new(),
-        animated_icon: None,
-        xp: 100,
-        points: None,
-        rarity: Rarity::Rare,
-        category: "test".into(),
-        hidden: false,
-        seasonal: false,
-        available: None,
-        prerequisites: vec![],
-        criterion,
-        tiers: vec![],
-    };
-    let mut gated = entry(
-        "first_post_verified",
-        Criterion::Metric {
-            metric: "posts".into(),
-            at_least: 1,
-        },
-    );
+    use common::{entry, metric_at_least};
+    use gamify::achievement::{Catalog, Criterion};
+    let mut gated = entry("first_post_verified", metric_at_least("posts", 1));
     gated.prerequisites = vec!["verified".into()];
     let mut config = Config::sparkle().clone();
     config.achievements = Catalog::new(vec![

@@ -1,6 +1,7 @@
 //! Fixtures the integration tests share: the instant they start at, an
 //! engine over a store and clock the test keeps (so a second engine on
-//! them is a restart), and the ledger-against-balance check.
+//! them is a restart), the ledger-against-balance check, and catalog
+//! entries made for a test.
 //!
 //! Included with `mod common;` by each test file that needs it.
 
@@ -11,6 +12,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use gamify::achievement::{Achievement, Criterion, Rarity};
 use gamify::config::Config;
 use gamify::engine::Engine;
 use gamify::ledger::{Currency, balance};
@@ -55,5 +57,38 @@ pub(crate) fn assert_ledger_explains_balances(engine: &Engine) {
             i128::from(state.points),
             "{user:?} points"
         );
+    }
+}
+
+/// A catalog entry for tests: `criterion` under plain defaults (rare,
+/// 100 XP, no points of its own, no tiers, prerequisites or window), which
+/// a test changes where it matters.
+pub(crate) fn entry(id: &str, criterion: Criterion) -> Achievement {
+    Achievement {
+        id: id.into(),
+        code: id.to_uppercase().into(),
+        name: id.into(),
+        description: String::new(),
+        icon: String::new(),
+        animated_icon: None,
+        xp: 100,
+        points: None,
+        rarity: Rarity::Rare,
+        category: "test".into(),
+        hidden: false,
+        seasonal: false,
+        available: None,
+        prerequisites: vec![],
+        criterion,
+        tiers: vec![],
+    }
+}
+
+/// The criterion "`metric` has reached `at_least`", the one most test
+/// entries use.
+pub(crate) fn metric_at_least(metric: &str, at_least: u64) -> Criterion {
+    Criterion::Metric {
+        metric: metric.into(),
+        at_least,
     }
 }
