@@ -4,9 +4,11 @@
 //! revocations, grants, adjustments, saturated counters and ordinal ties.
 //! (Cases found by review; each failed before its fix.)
 
+mod common;
+
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use gamify::activity::{Activity, UserId};
 use gamify::config::Config;
 use gamify::engine::Engine;
@@ -15,9 +17,7 @@ use gamify::ledger::Currency;
 use gamify::store::Store;
 use gamify::time::FakeClock;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
-}
+use common::{engine_on, memory_store, t0};
 
 fn ordinal(id: &str, source: Source) -> Config {
     let mut config = Config::sparkle();
@@ -38,22 +38,25 @@ fn order(engine: &Engine, board: &str) -> Vec<(u64, u64, u64)> {
 }
 
 fn setup(config: &Config) -> (Engine, Arc<dyn Store>, Arc<FakeClock>) {
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
+    let store = memory_store();
     let clock = Arc::new(FakeClock::new(t0()));
-    let engine = Engine::builder(config.clone())
-        .shared_store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let engine = engine_on(config.clone(), &store, &clock);
     (engine, store, clock)
 }
 
-fn restart(config: &Config, store: Arc<dyn Store>, clock: Arc<FakeClock>) -> Engine {
-    Engine::builder(config.clone())
-        .shared_store(store)
-        .clock(clock)
-        .build()
-        .unwrap()
+/// Asserts that a restart (the board rebuilt from the stored states)
+/// orders `board` as `engine`, stopped first, had it live.
+fn assert_restart_orders_as_live(
+    engine: Engine,
+    board: &str,
+    config: &Config,
+    store: &Arc<dyn Store>,
+    clock: &Arc<FakeClock>,
+) {
+    let live = order(&engine, board);
+    drop(engine);
+    let rebuilt = order(&engine_on(config.clone(), store, clock), board);
+    assert_eq!(live, rebuilt);
 }
 
 fn at(clock: &FakeClock, minutes: i64) -> DateTime<Utc> {
@@ -74,10 +77,7 @@ fn revoke_on_ordinal_board_live_vs_rebuilt() {
     engine.grant(UserId(2), "ach_viral_sensation").unwrap();
     at(&clock, 4);
     engine.revoke(UserId(1), "ach_trending_master").unwrap();
-    let live = order(&engine, "ach");
-    drop(engine);
-    let rebuilt = order(&restart(&config, store, clock), "ach");
-    assert_eq!(live, rebuilt);
+    assert_restart_orders_as_live(engine, "ach", &config, &store, &clock);
 }
 
 #[test]
@@ -96,28 +96,32 @@ fn zero_metric_increment_on_ordinal_board_live_vs_rebuilt() {
     engine
         .record(Activity::new("c", UserId(1), "post_created", t))
         .unwrap();
-    let live = order(&engine, "posts");
-    drop(engine);
-    let rebuilt = order(&restart(&config, store, clock), "posts");
-    assert_eq!(live, rebuilt);
+    assert_restart_orders_as_live(engine, "posts", &config, &store, &clock);
+}
+
+/// The history both grant-replay tests replay: users 1 and 2 granted the
+/// viral achievement in that order, then each posting, user 2 first, so
+/// the two tie on XP and who reached the tie first changes.
+fn grants_then_posts(engine: &Engine, clock: &FakeClock) {
+    at(clock, 1);
+    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
+    at(clock, 2);
+    engine.grant(UserId(2), "ach_viral_sensation").unwrap();
+    let t = at(clock, 3);
+    engine
+        .record(Activity::new("b", UserId(2), "post_created", t))
+        .unwrap();
+    let t = at(clock, 4);
+    engine
+        .record(Activity::new("a", UserId(1), "post_created", t))
+        .unwrap();
 }
 
 #[test]
 fn replay_grant_overwrites_reached_with_an_earlier_time() {
     let config = ordinal("xp", Source::Xp);
     let (engine, _store, clock) = setup(&config);
-    at(&clock, 1);
-    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
-    at(&clock, 2);
-    engine.grant(UserId(2), "ach_viral_sensation").unwrap();
-    let t = at(&clock, 3);
-    engine
-        .record(Activity::new("b", UserId(2), "post_created", t))
-        .unwrap();
-    let t = at(&clock, 4);
-    engine
-        .record(Activity::new("a", UserId(1), "post_created", t))
-        .unwrap();
+    grants_then_posts(&engine, &clock);
     let live = order(&engine, "xp");
     let report = engine.replay_dry_run().unwrap();
     engine.replay().unwrap();
@@ -157,18 +161,7 @@ fn replay_pays_a_revoked_achievement_met_by_a_silent_activity() {
 fn replay_grant_state_diff() {
     let config = ordinal("xp", Source::Xp);
     let (engine, store, clock) = setup(&config);
-    at(&clock, 1);
-    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
-    at(&clock, 2);
-    engine.grant(UserId(2), "ach_viral_sensation").unwrap();
-    let t = at(&clock, 3);
-    engine
-        .record(Activity::new("b", UserId(2), "post_created", t))
-        .unwrap();
-    let t = at(&clock, 4);
-    engine
-        .record(Activity::new("a", UserId(1), "post_created", t))
-        .unwrap();
+    grants_then_posts(&engine, &clock);
     let live = order(&engine, "xp");
     let before: Vec<_> = [1, 2]
         .map(|u| store.load(UserId(u)).unwrap().unwrap())
@@ -256,10 +249,7 @@ fn revoke_on_windowed_replace_board_live_vs_rebuilt() {
     engine.grant(UserId(1), "ach_trending_master").unwrap();
     at(&clock, 2);
     engine.revoke(UserId(1), "ach_trending_master").unwrap();
-    let live = order(&engine, "ach_day");
-    drop(engine);
-    let rebuilt = order(&restart(&config, store, clock), "ach_day");
-    assert_eq!(live, rebuilt);
+    assert_restart_orders_as_live(engine, "ach_day", &config, &store, &clock);
 }
 
 /// A small deterministic generator: the same histories on every run.
@@ -326,13 +316,7 @@ fn run(seed: u64, with_modes: bool, admin: bool) -> Option<String> {
     let mut config = Config::sparkle();
     config.boards = fuzz_boards(with_modes);
     let ids: Vec<gamify::Name> = config.boards.iter().map(|b| b.id.clone()).collect();
-    let store: Arc<dyn Store> = Arc::new(gamify::store::MemoryStore::new());
-    let clock = Arc::new(FakeClock::new(t0()));
-    let engine = Engine::builder(config.clone())
-        .shared_store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let (engine, store, clock) = setup(&config);
     let mut rng = Lcg(seed);
     let mut now = t0();
     let kinds = [
@@ -382,12 +366,7 @@ fn run(seed: u64, with_modes: bool, admin: bool) -> Option<String> {
             let _ = engine.grant(user, a);
         }
         let live = snapshot(&engine, &ids);
-        let rebuilt_engine = Engine::builder(config.clone())
-            .shared_store(store.clone())
-            .clock(clock.clone())
-            .build()
-            .unwrap();
-        let rebuilt = snapshot(&rebuilt_engine, &ids);
+        let rebuilt = snapshot(&engine_on(config.clone(), &store, &clock), &ids);
         for ((id, l), (_, r)) in live.iter().zip(&rebuilt) {
             if l != r {
                 let mut ls = l.clone();
