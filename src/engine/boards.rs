@@ -358,19 +358,21 @@ mod tests {
         }
     }
 
-    /// The same for a batch: it takes every board only if none is busy.
-    #[test]
-    fn a_reader_holding_two_handles_does_not_deadlock_with_a_batch() {
-        let now = Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap();
-        let boards = Boards::new(&Config::sparkle());
-        boards.apply(&xp(1, 10, 10, now), now);
-        let batch = [xp(1, 5, 15, now), xp(2, 7, 7, now), xp(1, 1, 16, now)];
-        let batch: Vec<&Outcome> = batch.iter().collect();
+    /// Holds the weekly board's handle while `write` runs on another
+    /// thread (long enough for it to lock what it can and wait for the
+    /// weekly board), then asks for the daily board from a third thread:
+    /// `check` gets that reader's length of it, or the timeout a deadlock
+    /// gives, before the threads are joined.
+    fn read_daily_while_weekly_held(
+        boards: &Boards,
+        now: DateTime<Utc>,
+        write: impl FnOnce() + Send,
+        check: impl FnOnce(Result<Option<usize>, mpsc::RecvTimeoutError>),
+    ) {
         let (done, finished) = mpsc::channel();
         std::thread::scope(|s| {
             let weekly = boards.handle("xp_weekly", now);
-            let writer = s.spawn(|| boards.apply_all(&batch, now));
-            // Let the batch lock what it can and wait for the weekly board.
+            let writer = s.spawn(write);
             std::thread::sleep(Duration::from_millis(50));
             let reader = s.spawn(|| {
                 let daily = boards.handle("xp_daily", now).map(|b| b.len());
@@ -378,19 +380,9 @@ mod tests {
             });
             let daily = finished.recv_timeout(Duration::from_secs(10));
             drop(weekly);
-            assert!(matches!(daily, Ok(Some(1 | 2))), "deadlocked: {daily:?}");
+            check(daily);
             let _ = (writer.join(), reader.join());
         });
-        for (board, user, score) in [
-            ("xp_all_time", 1, 16),
-            ("xp_daily", 1, 16),
-            ("xp_weekly", 2, 7),
-        ] {
-            let standing = boards
-                .handle(board, now)
-                .and_then(|b| b.rank_of(UserId(user)));
-            assert_eq!(standing.map(|s| s.score), Some(score), "{board}");
-        }
     }
 
     /// A reader holding one board's handle while it asks for another must
@@ -401,21 +393,12 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap();
         let boards = Boards::new(&Config::sparkle());
         boards.apply(&xp(1, 10, 10, now), now);
-        let (done, finished) = mpsc::channel();
-        std::thread::scope(|s| {
-            let weekly = boards.handle("xp_weekly", now);
-            let writer = s.spawn(|| boards.apply(&xp(1, 5, 15, now), now));
-            // Let the update lock what it can and wait for the weekly board.
-            std::thread::sleep(Duration::from_millis(50));
-            let reader = s.spawn(|| {
-                let daily = boards.handle("xp_daily", now).map(|b| b.len());
-                let _ = done.send(daily);
-            });
-            let daily = finished.recv_timeout(Duration::from_secs(10));
-            drop(weekly);
-            assert_eq!(daily, Ok(Some(1)), "deadlocked");
-            let _ = (writer.join(), reader.join());
-        });
+        read_daily_while_weekly_held(
+            &boards,
+            now,
+            || boards.apply(&xp(1, 5, 15, now), now),
+            |daily| assert_eq!(daily, Ok(Some(1)), "deadlocked"),
+        );
         let all = boards
             .handle("xp_all_time", now)
             .and_then(|b| b.rank_of(UserId(1)));
@@ -424,5 +407,31 @@ mod tests {
             .handle("xp_daily", now)
             .and_then(|b| b.rank_of(UserId(1)));
         assert_eq!(daily.map(|s| s.score), Some(15));
+    }
+
+    /// The same for a batch: it takes every board only if none is busy.
+    #[test]
+    fn a_reader_holding_two_handles_does_not_deadlock_with_a_batch() {
+        let now = Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap();
+        let boards = Boards::new(&Config::sparkle());
+        boards.apply(&xp(1, 10, 10, now), now);
+        let batch = [xp(1, 5, 15, now), xp(2, 7, 7, now), xp(1, 1, 16, now)];
+        let batch: Vec<&Outcome> = batch.iter().collect();
+        read_daily_while_weekly_held(
+            &boards,
+            now,
+            || boards.apply_all(&batch, now),
+            |daily| assert!(matches!(daily, Ok(Some(1 | 2))), "deadlocked: {daily:?}"),
+        );
+        for (board, user, score) in [
+            ("xp_all_time", 1, 16),
+            ("xp_daily", 1, 16),
+            ("xp_weekly", 2, 7),
+        ] {
+            let standing = boards
+                .handle(board, now)
+                .and_then(|b| b.rank_of(UserId(user)));
+            assert_eq!(standing.map(|s| s.score), Some(score), "{board}");
+        }
     }
 }
