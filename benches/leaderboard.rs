@@ -24,6 +24,21 @@ fn score(u: u64, salt: u64) -> u64 {
     (z % 100_000) * (z % 7)
 }
 
+/// The `i`th user of the walk the benches take: a stride of 7,919 (a prime,
+/// so the walk meets every one of users 1..=N before it repeats), the same
+/// users in the same order on every run.
+#[inline]
+fn nth_user(i: u64) -> u64 {
+    (i.wrapping_mul(7919) % N) + 1
+}
+
+/// Steps the bench's counter `i` and returns the next user of the walk.
+#[inline]
+fn next_user(i: &mut u64) -> u64 {
+    *i += 1;
+    nth_user(*i)
+}
+
 /// The baseline: ordered set of (Reverse score, user) plus a score map.
 struct BTreeBoard {
     order: BTreeSet<(std::cmp::Reverse<u64>, u64)>,
@@ -114,22 +129,19 @@ fn boards(c: &mut Criterion) {
     let mut i = 0u64;
     g.bench_function("gamify", |b| {
         b.iter(|| {
-            i += 1;
-            let u = (i.wrapping_mul(7919) % N) + 1;
+            let u = next_user(&mut i);
             board.set(UserId(u), score(u, i), now).unwrap();
         })
     });
     g.bench_function("btreeset_hashmap", |b| {
         b.iter(|| {
-            i += 1;
-            let u = (i.wrapping_mul(7919) % N) + 1;
+            let u = next_user(&mut i);
             baseline.set(u, score(u, i));
         })
     });
     g.bench_function("indexset_hashmap", |b| {
         b.iter(|| {
-            i += 1;
-            let u = (i.wrapping_mul(7919) % N) + 1;
+            let u = next_user(&mut i);
             indexed.set(u, score(u, i));
         })
     });
@@ -137,24 +149,21 @@ fn boards(c: &mut Criterion) {
     // only a little.
     g.bench_function("gamify_increment", |b| {
         b.iter(|| {
-            i += 1;
-            let u = UserId((i.wrapping_mul(7919) % N) + 1);
+            let u = UserId(next_user(&mut i));
             let old = board.ranked().score(u).unwrap_or(0);
             board.set(u, old + 1 + i % 50, now).unwrap();
         })
     });
     g.bench_function("btreeset_hashmap_increment", |b| {
         b.iter(|| {
-            i += 1;
-            let u = (i.wrapping_mul(7919) % N) + 1;
+            let u = next_user(&mut i);
             let old = baseline.scores.get(&u).copied().unwrap_or(0);
             baseline.set(u, old + 1 + i % 50);
         })
     });
     g.bench_function("indexset_hashmap_increment", |b| {
         b.iter(|| {
-            i += 1;
-            let u = (i.wrapping_mul(7919) % N) + 1;
+            let u = next_user(&mut i);
             let old = indexed.scores.get(&u).copied().unwrap_or(0);
             indexed.set(u, old + 1 + i % 50);
         })
@@ -163,37 +172,25 @@ fn boards(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("lb_rank_1m");
     g.bench_function("gamify", |b| {
-        b.iter(|| {
-            i += 1;
-            black_box(board.rank_of(UserId((i.wrapping_mul(7919) % N) + 1)))
-        })
+        b.iter(|| black_box(board.rank_of(UserId(next_user(&mut i)))))
     });
     g.bench_function("indexset_hashmap", |b| {
-        b.iter(|| {
-            i += 1;
-            black_box(indexed.rank((i.wrapping_mul(7919) % N) + 1))
-        })
+        b.iter(|| black_box(indexed.rank(next_user(&mut i))))
     });
     // Not a rank: one random lookup in a million-entry HashMap, about one
     // cache and TLB miss. A rank needs at least two dependent ones (the
     // user's score, then where that score sits), so this shows the floor
     // on this machine, measured in the same run.
     g.bench_function("hashmap_get_floor", |b| {
-        b.iter(|| {
-            i += 1;
-            black_box(baseline.scores.get(&((i.wrapping_mul(7919) % N) + 1)))
-        })
+        b.iter(|| black_box(baseline.scores.get(&next_user(&mut i))))
     });
     g.sample_size(10).measurement_time(Duration::from_secs(3));
     g.bench_function("btreeset_walk", |b| {
-        b.iter(|| {
-            i += 1;
-            black_box(baseline.rank((i.wrapping_mul(7919) % N) + 1))
-        })
+        b.iter(|| black_box(baseline.rank(next_user(&mut i))))
     });
     g.bench_function("full_sort", |b| {
         b.iter_batched(
-            || (i.wrapping_mul(7919) % N) + 1,
+            || nth_user(i),
             |u| sorted(&baseline.scores).iter().position(|e| e.1 == u),
             BatchSize::PerIteration,
         )
@@ -238,22 +235,15 @@ fn boards(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("lb_around5_1m");
     g.bench_function("gamify", |b| {
-        b.iter(|| {
-            i += 1;
-            black_box(board.around(UserId((i.wrapping_mul(7919) % N) + 1), 5))
-        })
+        b.iter(|| black_box(board.around(UserId(next_user(&mut i)), 5)))
     });
     g.bench_function("indexset_hashmap", |b| {
-        b.iter(|| {
-            i += 1;
-            black_box(indexed.around((i.wrapping_mul(7919) % N) + 1, 5))
-        })
+        b.iter(|| black_box(indexed.around(next_user(&mut i), 5)))
     });
     g.sample_size(10).measurement_time(Duration::from_secs(3));
     g.bench_function("btreeset_walk", |b| {
         b.iter(|| {
-            i += 1;
-            let u = (i.wrapping_mul(7919) % N) + 1;
+            let u = next_user(&mut i);
             let rank = baseline.rank(u).unwrap_or(1);
             black_box(
                 baseline
@@ -304,8 +294,7 @@ fn five_boards(c: &mut Criterion) {
     for (name, change) in changes {
         g.bench_function(format!("one_by_one_{name}"), |b| {
             b.iter(|| {
-                i += 1;
-                let u = (i.wrapping_mul(7919) % N) + 1;
+                let u = next_user(&mut i);
                 for board in &mut boards {
                     let _ = board.apply(UserId(u), change(u, i), now);
                 }
@@ -313,9 +302,8 @@ fn five_boards(c: &mut Criterion) {
         });
         g.bench_function(format!("entries_first_{name}"), |b| {
             b.iter(|| {
-                i += 1;
                 let (u, c) = {
-                    let u = (i.wrapping_mul(7919) % N) + 1;
+                    let u = next_user(&mut i);
                     (UserId(u), change(u, i))
                 };
                 let mut warm = 0;
