@@ -274,12 +274,7 @@ fn check(engine: &Engine, store: &Arc<dyn Store>, clock: &Arc<FakeClock>, log: &
 
     // Live boards equal the boards rebuilt from the stored states.
     let live = boards_of(engine);
-    let fresh = Engine::builder(Config::sparkle())
-        .shared_store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let rebuilt = boards_of(&fresh);
+    let rebuilt = boards_of(&engine_on(store, clock));
     assert_eq!(live.len(), 16);
     for (id, board) in &live {
         assert_eq!(
