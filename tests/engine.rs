@@ -8,7 +8,7 @@ mod sim;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone, Utc};
 use gamify::activity::{Activity, UserId};
 use gamify::config::Config;
 use gamify::engine::{Engine, RecordError};
@@ -18,16 +18,7 @@ use gamify::sink::{ChannelSink, CollectingSink, EventSink, SinkError};
 use gamify::step::StepError;
 use gamify::time::{Clock, FakeClock, Tz};
 
-use common::{assert_ledger_explains_balances, engine_on, memory_store, t0};
-
-fn engine_at(now: DateTime<Utc>) -> (Engine, Arc<FakeClock>) {
-    let clock = Arc::new(FakeClock::new(now));
-    let engine = Engine::builder(Config::sparkle())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (engine, clock)
-}
+use common::{assert_ledger_explains_balances, engine_at, engine_on, memory_store, t0};
 
 #[test]
 fn a_repeated_id_returns_the_first_outcome_and_changes_nothing() {

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use chrono::TimeDelta;
 use gamify::activity::{Activity, UserId};
 use gamify::config::Config;
@@ -16,20 +14,11 @@ use gamify::outcome::Event;
 use gamify::state::UserState;
 use gamify::time::FakeClock;
 
-use common::{assert_ledger_explains_balances, t0};
+use common::{assert_ledger_explains_balances, engine_at, t0};
 
 /// Epic, 3,000 XP and 100 points, for an activity with 1,000 reactions; its
 /// criterion is checked on every activity that carries the attribute.
 const VIRAL: &str = "ach_viral_sensation";
-
-fn engine() -> (Engine, Arc<FakeClock>) {
-    let clock = Arc::new(FakeClock::new(t0()));
-    let engine = Engine::builder(Config::sparkle())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (engine, clock)
-}
 
 fn state(engine: &Engine, user: u64) -> UserState {
     engine
@@ -75,7 +64,7 @@ fn unlocks(events: &[Event], id: &str) -> bool {
 
 #[test]
 fn a_revoked_achievement_met_again_neither_unlocks_nor_pays() {
-    let (engine, clock) = engine();
+    let (engine, clock) = engine_at(t0());
     assert!(unlocks(&viral_post(&engine, &clock, 1, "p1", 0), VIRAL));
     assert_eq!(payments(&engine, 1, VIRAL), 2, "XP and points");
     let revoked = engine.revoke(UserId(1), VIRAL).unwrap();
@@ -115,7 +104,7 @@ fn a_revoked_achievement_met_again_neither_unlocks_nor_pays() {
 
 #[test]
 fn revoking_what_is_not_unlocked_bars_it() {
-    let (engine, clock) = engine();
+    let (engine, clock) = engine_at(t0());
     let revoked = engine.revoke(UserId(2), VIRAL).unwrap();
     assert!(revoked.events.is_empty(), "nothing was taken away");
     assert_eq!(revocations(&engine, 2), 1, "the bar is in the ledger");
@@ -127,7 +116,7 @@ fn revoking_what_is_not_unlocked_bars_it() {
 
 #[test]
 fn a_grant_lifts_the_revocation() {
-    let (engine, clock) = engine();
+    let (engine, clock) = engine_at(t0());
     viral_post(&engine, &clock, 1, "p1", 0);
     engine.revoke(UserId(1), VIRAL).unwrap();
     let granted = engine.grant(UserId(1), VIRAL).unwrap();
@@ -162,7 +151,7 @@ fn a_grant_lifts_the_revocation() {
 
 #[test]
 fn a_revoked_level_achievement_stays_revoked_through_further_level_ups() {
-    let (engine, clock) = engine();
+    let (engine, clock) = engine_at(t0());
     let curve = engine.config().curve.clone();
     let at_10 = curve.threshold(10).unwrap();
     let reached = engine
@@ -236,7 +225,7 @@ fn the_catalog_never_unlocks_a_revoked_entry_by_backfill() {
 
 #[test]
 fn a_replay_reproduces_revocations_and_reports_no_change() {
-    let (engine, clock) = engine();
+    let (engine, clock) = engine_at(t0());
     // 1: unlocked, revoked, met again. 2: barred before it was met.
     // 3: unlocked, revoked, nothing after. 4: revoked, then granted.
     // 5: a level achievement reached by adjustments, revoked between them.

@@ -1,7 +1,7 @@
-//! Fixtures the integration tests share: the instant they start at, an
-//! engine over a store and clock the test keeps (so a second engine on
-//! them is a restart), the ledger-against-balance check, and catalog
-//! entries made for a test.
+//! Fixtures the integration tests share: the instant they start at, a
+//! sparkle engine on a fake clock, an engine over a store and clock the
+//! test keeps (so a second engine on them is a restart), the
+//! ledger-against-balance check, and catalog entries made for a test.
 //!
 //! Included with `mod common;` by each test file that needs it.
 
@@ -22,6 +22,17 @@ use gamify::time::FakeClock;
 /// Noon UTC on Monday 4 May 2026: where the tests' clocks start.
 pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
+}
+
+/// An engine running the sparkle configuration on its own in-memory store,
+/// and the fake clock it reads, starting at `now`.
+pub(crate) fn engine_at(now: DateTime<Utc>) -> (Engine, Arc<FakeClock>) {
+    let clock = Arc::new(FakeClock::new(now));
+    let engine = Engine::builder(Config::sparkle())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (engine, clock)
 }
 
 /// An empty in-memory store, shared so the test can read it directly and
