@@ -750,7 +750,7 @@ fn a_grant_unlocks_what_depends_on_it_at_once() {
     use gamify::achievement::{Catalog, Criterion};
     let mut gated = entry("first_post_verified", metric_at_least("posts", 1));
     gated.prerequisites = vec!["verified".into()];
-    let mut config = Config::sparkle().clone();
+    let mut config = Config::sparkle();
     config.achievements = Catalog::new(vec![
         entry("verified", Criterion::Granted),
         entry(

@@ -157,8 +157,10 @@ fn replay_pays_a_revoked_achievement_met_by_a_silent_activity() {
     assert!(report.changes.is_empty(), "{:?}", report.changes);
 }
 
+/// Grants, then posts: a replay under the same configuration leaves every
+/// state as it was and the ordinal board in its live order.
 #[test]
-fn replay_grant_state_diff() {
+fn a_replay_after_grants_changes_no_state_and_keeps_the_order() {
     let config = ordinal("xp", Source::Xp);
     let (engine, store, clock) = setup(&config);
     grants_then_posts(&engine, &clock);
@@ -171,16 +173,9 @@ fn replay_grant_state_diff() {
     let after: Vec<_> = [1, 2]
         .map(|u| store.load(UserId(u)).unwrap().unwrap())
         .into();
-    for (b, a) in before.iter().zip(&after) {
-        let mut a2 = a.clone();
-        a2.reached = b.reached.clone();
-        eprintln!(
-            "reached before {:?} after {:?}; equal but reached: {}",
-            b.reached,
-            a.reached,
-            &a2 == b
-        );
-    }
+    // Under the same configuration a replay changes no state, `reached`
+    // (the instants ordinal ties are broken by) included.
+    assert_eq!(before, after);
     let replayed = order(&engine, "xp");
     assert_eq!(live, replayed);
 }
@@ -197,7 +192,7 @@ fn replay_pays_a_barred_level_achievement_reached_by_an_adjustment() {
     engine.revoke(UserId(1), "ach_level_10").unwrap();
     at(&clock, 3);
     let out = engine
-        .adjust(UserId(1), gamify::ledger::Currency::Xp, 5000, "bonus")
+        .adjust(UserId(1), Currency::Xp, 5000, "bonus")
         .unwrap();
     eprintln!("adjust: {:?}", out.events);
     let report = engine.replay_dry_run().unwrap();
@@ -210,12 +205,10 @@ fn replay_adjustment_overwrites_reached() {
     let (engine, _store, clock) = setup(&config);
     at(&clock, 1);
     engine
-        .adjust(UserId(1), gamify::ledger::Currency::Points, 100, "n")
+        .adjust(UserId(1), Currency::Points, 100, "n")
         .unwrap();
-    let t = at(&clock, 2);
-    let _ = t;
-    let o = engine.grant(UserId(1), "ach_viral_sensation").unwrap();
-    eprintln!("points {}", o.totals.points);
+    at(&clock, 2);
+    engine.grant(UserId(1), "ach_viral_sensation").unwrap();
     let report = engine.replay_dry_run().unwrap();
     assert!(report.changes.is_empty(), "spurious: {:?}", report.changes);
 }
@@ -238,7 +231,6 @@ fn replay_forgets_a_grant_that_was_later_revoked() {
 
 #[test]
 fn revoke_on_windowed_replace_board_live_vs_rebuilt() {
-    use gamify::leaderboard::ScoreMode;
     let mut config = Config::sparkle();
     let mut spec = BoardSpec::new("ach_day", Source::AchievementScore, BoardWindow::Day);
     spec.mode = ScoreMode::Replace;
@@ -339,14 +331,8 @@ fn run(seed: u64, with_modes: bool, admin: bool) -> Option<String> {
         let what;
         if op < 7 || !admin {
             let kind = kinds[rng.next(kinds.len() as u64) as usize];
-            let late = false;
-            let at = if late {
-                now - TimeDelta::minutes(rng.next(600) as i64)
-            } else {
-                now
-            };
-            what = format!("record {user:?} {kind} late={late}");
-            let _ = engine.record(Activity::new(format!("a{step}"), user, kind, at));
+            what = format!("record {user:?} {kind}");
+            let _ = engine.record(Activity::new(format!("a{step}"), user, kind, now));
         } else if op == 9 {
             let id = ids[rng.next(ids.len() as u64) as usize].clone();
             what = format!("reset {id}");
