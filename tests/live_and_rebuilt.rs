@@ -14,6 +14,7 @@ use gamify::config::Config;
 use gamify::engine::Engine;
 use gamify::leaderboard::{BoardSpec, BoardWindow, RankPolicy, ScoreMode, Source};
 use gamify::ledger::Currency;
+use gamify::outcome::Event;
 use gamify::store::Store;
 use gamify::time::FakeClock;
 
@@ -148,13 +149,29 @@ fn replay_pays_a_revoked_achievement_met_by_a_silent_activity() {
     let out = engine
         .record(Activity::new("l2", UserId(1), "daily_login", t).with_attribute("reactions", 1500))
         .unwrap();
-    eprintln!("silent outcome: {:?}", out.outcome.events);
+    assert_met_but_barred(&out.outcome.events, "ach_viral_sensation");
     let t = at(&clock, 4);
     engine
         .record(Activity::new("p", UserId(1), "post_created", t))
         .unwrap();
     let report = engine.replay_dry_run().unwrap();
     assert!(report.changes.is_empty(), "{:?}", report.changes);
+}
+
+/// `events` report `id` met (its progress complete) but not unlocked: a
+/// revoked achievement stays revoked.
+fn assert_met_but_barred(events: &[Event], id: &str) {
+    let unlocked = events
+        .iter()
+        .any(|e| matches!(e, Event::AchievementUnlocked(u) if u.id == id));
+    assert!(!unlocked, "{id} unlocked again: {events:?}");
+    let met = events.iter().any(|e| match e {
+        Event::AchievementProgress { progress } => progress
+            .iter()
+            .any(|p| &*p.id == id && p.current >= p.target && !p.unlocked),
+        _ => false,
+    });
+    assert!(met, "{id} not reported met: {events:?}");
 }
 
 /// Grants, then posts: a replay under the same configuration leaves every
@@ -194,7 +211,7 @@ fn replay_pays_a_barred_level_achievement_reached_by_an_adjustment() {
     let out = engine
         .adjust(UserId(1), Currency::Xp, 5000, "bonus")
         .unwrap();
-    eprintln!("adjust: {:?}", out.events);
+    assert_met_but_barred(&out.events, "ach_level_10");
     let report = engine.replay_dry_run().unwrap();
     assert!(report.changes.is_empty(), "{:?}", report.changes);
 }

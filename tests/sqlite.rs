@@ -575,7 +575,11 @@ fn a_varied_history_matches_the_memory_store_and_reads_back_exactly() {
             _ => None,
         })
         .collect();
-    eprintln!("events {kinds:?}, streaks {streaks:?}");
+    // ... and every streak change a day can make (a repeat the same day
+    // or a late activity is not an event).
+    for change in ["Started", "Extended", "Frozen", "Broken"] {
+        assert!(streaks.contains(change), "no {change} in {streaks:?}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
