@@ -61,7 +61,11 @@ impl<S: Into<Name>> From<S> for ActivityId {
 ///     .with_attribute("reactions", 0);
 /// assert_eq!(post.metric("posts"), 1);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Two activities are equal when they report the same thing: the
+/// engine's note [`recorded_at`](Self::recorded_at) is not compared, so a
+/// repeated delivery is the same activity whenever it arrives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Activity {
     /// The host's id for this activity; a repeat with the same id is a
@@ -79,7 +83,44 @@ pub struct Activity {
     /// Facts about it that criteria can test (`reactions = 1000`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<Name, i64>,
+    /// When the engine recorded it, where a replay needs to know and `at`
+    /// does not say; `None` for an activity reported as it happens. The
+    /// engine sets it as it records the activity (what a host sets is
+    /// replaced), and a store keeps it with the activity.
+    ///
+    /// An activity stamped after the engine's `now` (by clock skew, within
+    /// [`Config::future_tolerance_secs`](crate::config::Config::future_tolerance_secs))
+    /// counts in the board windows of `now`, not of `at`: it keeps that
+    /// `now`, and [`Engine::replay`](crate::engine::Engine::replay) steps it
+    /// at the same `now`, so it counts in the same windows again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<DateTime<Utc>>,
 }
+
+impl PartialEq for Activity {
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured whole, so a field added later is compared or left
+        // out here on purpose.
+        let Self {
+            id,
+            user,
+            kind,
+            at,
+            metrics,
+            attributes,
+            // The engine's note, not part of what the host reported.
+            recorded_at: _,
+        } = self;
+        *id == other.id
+            && *user == other.user
+            && *kind == other.kind
+            && *at == other.at
+            && *metrics == other.metrics
+            && *attributes == other.attributes
+    }
+}
+
+impl Eq for Activity {}
 
 impl Activity {
     /// An activity with no metric increments or attributes.
@@ -96,6 +137,7 @@ impl Activity {
             at,
             metrics: BTreeMap::new(),
             attributes: BTreeMap::new(),
+            recorded_at: None,
         }
     }
 
@@ -199,5 +241,24 @@ mod tests {
             .with_attribute("reactions", 1000);
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(serde_json::from_str::<Activity>(&json).unwrap(), a);
+    }
+
+    /// The engine's note reads back when set, is left out of the JSON of
+    /// every other activity (which reads as it did), and is not compared:
+    /// a repeat delivered without it is the same activity.
+    #[test]
+    fn when_it_was_recorded_round_trips_and_is_not_compared() {
+        let at = DateTime::UNIX_EPOCH + chrono::TimeDelta::seconds(60);
+        let plain = Activity::new("a1", UserId(3), "post_created", at);
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("recorded_at"), "{json}");
+        let noted = Activity {
+            recorded_at: Some(DateTime::UNIX_EPOCH),
+            ..plain.clone()
+        };
+        let back: Activity = serde_json::from_str(&serde_json::to_string(&noted).unwrap()).unwrap();
+        assert_eq!(back.recorded_at, Some(DateTime::UNIX_EPOCH));
+        assert_eq!(back, plain);
+        assert_ne!(noted, plain.clone().with_metric("posts", 1));
     }
 }

@@ -33,6 +33,7 @@ pub fn check_store<S: Store + 'static>(make: impl Fn() -> S) {
     duplicate_returns_first_outcome_and_changes_nothing(&make());
     the_first_outcome_comes_back_exactly(&make());
     different_payload_is_a_conflict(&make());
+    keeps_when_an_activity_was_recorded(&make());
     refused_step_changes_nothing(&make());
     admin_updates_have_no_id(&make());
     ledger_pages_in_order(&make());
@@ -211,6 +212,45 @@ pub fn different_payload_is_a_conflict(store: &dyn Store) {
     }
     assert_eq!(xp_of(store, 4), 10);
     assert_eq!(xp_of(store, 5), 0);
+}
+
+/// An activity's [`recorded_at`](Activity::recorded_at) is kept with it
+/// and read back by `activities` (a replay steps the activity at it); a
+/// repeat noted otherwise, or not at all, is still a repeat.
+pub fn keeps_when_an_activity_was_recorded(store: &dyn Store) {
+    let plain = activity("noted0", 13, 4);
+    let noted = Activity {
+        recorded_at: Some(t0() - TimeDelta::seconds(70)),
+        ..activity("noted1", 13, 5)
+    };
+    for a in [&plain, &noted] {
+        assert!(matches!(award(store, a), Ok(Transacted::Applied(_))));
+    }
+    let kept: Vec<_> = store
+        .activities(UserId(13))
+        .expect("activities")
+        .into_iter()
+        .map(|a| (a.id.0.to_string(), a.recorded_at))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("noted0".to_owned(), None),
+            ("noted1".to_owned(), noted.recorded_at)
+        ],
+        "the instant an activity was recorded at was not kept"
+    );
+    for recorded_at in [None, Some(t0())] {
+        let repeat = Activity {
+            recorded_at,
+            ..noted.clone()
+        };
+        assert!(
+            matches!(award(store, &repeat), Ok(Transacted::Duplicate(_))),
+            "a repeat noted otherwise was not recognised"
+        );
+    }
+    assert_eq!(xp_of(store, 13), 9);
 }
 
 /// A refused step leaves no state, ledger or id behind: the id can be

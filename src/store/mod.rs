@@ -111,6 +111,8 @@ pub trait Store: Send + Sync {
     /// The activity is kept as `user`'s: it should name `user` (the engine
     /// always passes `activity.user`). One that names another user is read
     /// back as `user`'s, so its repeat is a conflict, in every store here.
+    /// It is kept whole, [`Activity::recorded_at`] included (a replay reads
+    /// it back), and a repeat is told by `==`, which leaves that field out.
     fn transact(
         &self,
         user: UserId,
@@ -165,6 +167,7 @@ pub trait Store: Send + Sync {
     }
 
     /// The activities recorded for `user`, in the order they were recorded
-    /// (the input of a replay).
+    /// (the input of a replay), each as [`transact`](Self::transact) was
+    /// given it, [`Activity::recorded_at`] included.
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError>;
 }

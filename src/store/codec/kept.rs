@@ -17,7 +17,9 @@
 //!   instant, an entry for the activity without its kind.
 //! - The kept part (empty for an admin update): the activity id and kind;
 //!   a byte of [`Implied`] flags; the activity's instant unless it is the
-//!   transaction's; its metric increments and attributes; the outcome's
+//!   transaction's; the instant the engine recorded it at, if it noted one
+//!   (a flag of its own, so no other activity grows); its metric
+//!   increments and attributes; the outcome's
 //!   user and activity unless they are the activity's; the outcome's
 //!   events and totals, in the shorter forms the activity allows (its
 //!   award without the kind and instants the activity gives, progress
@@ -72,6 +74,10 @@ impl Implied {
     const OUTCOME_USER: u8 = 2;
     /// The outcome names the activity.
     const OUTCOME_ACTIVITY: u8 = 4;
+    /// Not an implication: the activity carries the instant the engine
+    /// recorded it at ([`Activity::recorded_at`]), written after its own.
+    /// A bit no earlier journal set.
+    const RECORDED_AT: u8 = 8;
 }
 
 /// Encode a transaction of `user` at `at` into `out`, emptied first,
@@ -102,6 +108,7 @@ pub(in crate::store) fn encode_transaction(
                 Implied::OUTCOME_ACTIVITY,
                 outcome.activity.as_ref() == Some(&activity.id),
             ),
+            (Implied::RECORDED_AT, activity.recorded_at.is_some()),
         ] {
             if holds {
                 implied |= flag;
@@ -112,6 +119,9 @@ pub(in crate::store) fn encode_transaction(
         parts.u8(implied);
         if implied & Implied::ACTIVITY_AT == 0 {
             parts.instant(activity.at);
+        }
+        if let Some(recorded_at) = activity.recorded_at {
+            parts.instant(recorded_at);
         }
         write_activity_payload(&mut parts, activity);
         if implied & Implied::OUTCOME_USER == 0 {
@@ -270,7 +280,15 @@ impl<'a> Transaction<'a> {
             0 => r.instant()?,
             _ => self.at,
         };
-        let activity = read_activity_payload(&mut r, Activity::new(id, user, kind, at))?;
+        let recorded_at = match implied & Implied::RECORDED_AT {
+            0 => None,
+            _ => Some(r.instant()?),
+        };
+        let activity = Activity {
+            recorded_at,
+            ..Activity::new(id, user, kind, at)
+        };
+        let activity = read_activity_payload(&mut r, activity)?;
         let rest = rest(&mut r, implied, &activity)?;
         Ok(Some((activity, rest)))
     }
@@ -330,8 +348,40 @@ mod tests {
             assert_eq!(kept.head, head);
             assert_eq!(
                 kept.activity_and_outcome(UserId(4)).unwrap(),
-                Some((activity.clone(), outcome))
+                Some((activity.clone(), outcome.clone()))
             );
+            // The instant the engine recorded it at, when it noted one,
+            // reads back (`==` does not compare it), and costs nothing
+            // when it did not.
+            assert_eq!(kept.activity(UserId(4)).unwrap().unwrap().recorded_at, None);
+            let noted = Activity {
+                recorded_at: Some(at - chrono::TimeDelta::seconds(30)),
+                ..activity.clone()
+            };
+            let mut noted_bytes = Vec::new();
+            let kept_noted = Some((&noted, &outcome));
+            encode_transaction(
+                &mut noted_bytes,
+                &mut part,
+                UserId(4),
+                head,
+                at,
+                &ledger,
+                kept_noted,
+            );
+            let read = Transaction::read(&noted_bytes).unwrap();
+            let (back, back_outcome) = read.activity_and_outcome(UserId(4)).unwrap().unwrap();
+            assert_eq!(back.recorded_at, noted.recorded_at);
+            assert_eq!((back, back_outcome), (noted.clone(), outcome.clone()));
+            assert_eq!(
+                read.activity(UserId(4)).unwrap().unwrap().recorded_at,
+                noted.recorded_at
+            );
+            assert_eq!(
+                read.ledger(UserId(4)).unwrap(),
+                kept.ledger(UserId(4)).unwrap()
+            );
+            assert!(noted_bytes.len() > bytes.len());
             let entries: Vec<_> = ledger
                 .iter()
                 .cloned()
@@ -345,7 +395,11 @@ mod tests {
     #[test]
     fn a_cut_or_corrupt_transaction_is_an_error_not_a_panic() {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 1, 0, 0).unwrap();
-        let activity = Activity::new("a1", UserId(4), "post_created", at).with_metric("posts", 2);
+        // Noted with the instant it was recorded at, so cuts go through it.
+        let activity = Activity {
+            recorded_at: Some(at - chrono::TimeDelta::seconds(1)),
+            ..Activity::new("a1", UserId(4), "post_created", at).with_metric("posts", 2)
+        };
         let outcome = Outcome::new(UserId(4), Some(activity.id.clone()), at);
         let ledger = [LedgerDraft {
             currency: Currency::Xp,

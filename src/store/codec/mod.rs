@@ -13,7 +13,8 @@
 //! without a schema migration; values written as JSON text by schema
 //! version 1 are still read (the SQLite value's type tells which). User
 //! states are at format 3 (see `state`); states of formats 1 and 2 are
-//! still read.
+//! still read. An activity the engine noted when it recorded is at format
+//! 2; every other activity stays at format 1.
 //! Integers are LEB128 varints (signed ones zigzag-encoded), strings a
 //! varint length and UTF-8 bytes, instants seconds and nanoseconds.
 //!
@@ -55,6 +56,13 @@ const FORMAT: u8 = 1;
 /// (nothing revoked, nothing reached).
 pub(super) const STATE_FORMAT: u8 = 3;
 
+/// The format byte of an activity that carries the instant the engine
+/// recorded it at ([`Activity::recorded_at`]): format 1 followed by that
+/// instant. Every other activity is still written in format 1, byte for
+/// byte as before; an older build refuses a format 2 activity as unknown
+/// rather than misread it.
+const NOTED_ACTIVITY_FORMAT: u8 = 2;
+
 /// Capacity to reserve for a collection of `n` items read from a blob: no
 /// more than a few, since `n` comes from data that may be corrupt (a count
 /// bounded only by the blob's length would still ask for 100× its size).
@@ -64,8 +72,14 @@ pub(super) fn preallocate(n: usize) -> usize {
 
 /// An activity, less its id and user (columns of their own).
 pub(super) fn encode_activity(a: &Activity) -> Vec<u8> {
-    let mut w = Writer::new();
+    let mut w = match a.recorded_at {
+        None => Writer::new(),
+        Some(_) => Writer::with_format(NOTED_ACTIVITY_FORMAT),
+    };
     write_activity(&mut w, a);
+    if let Some(recorded_at) = a.recorded_at {
+        w.instant(recorded_at);
+    }
     w.finish()
 }
 
@@ -96,8 +110,11 @@ pub(super) fn decode_activity(
     user: UserId,
     bytes: &[u8],
 ) -> Result<Activity, StoreError> {
-    let mut r = Reader::new(bytes, "activity")?;
-    let activity = read_activity(&mut r, id, user)?;
+    let (mut r, format) = Reader::versioned(bytes, "activity", NOTED_ACTIVITY_FORMAT)?;
+    let mut activity = read_activity(&mut r, id, user)?;
+    if format >= NOTED_ACTIVITY_FORMAT {
+        activity.recorded_at = Some(r.instant()?);
+    }
     r.end()?;
     Ok(activity)
 }
@@ -347,6 +364,20 @@ mod tests {
             decode_activity(a.id.clone(), a.user, &bytes).ok(),
             Some(a.clone())
         );
+        // With the instant it was recorded at: format 2, format 1's bytes
+        // and the instant; without, format 1 (`==` does not compare it).
+        assert_eq!(bytes.first(), Some(&FORMAT));
+        let noted = Activity {
+            recorded_at: Some(at - chrono::TimeDelta::seconds(90)),
+            ..a.clone()
+        };
+        let noted_bytes = encode_activity(&noted);
+        assert_eq!(noted_bytes.first(), Some(&NOTED_ACTIVITY_FORMAT));
+        assert_eq!(noted_bytes[1..bytes.len()], bytes[1..]);
+        let back = decode_activity(a.id.clone(), a.user, &noted_bytes);
+        assert_eq!(back.ok().and_then(|b| b.recorded_at), noted.recorded_at);
+        let plain = decode_activity(a.id.clone(), a.user, &bytes);
+        assert_eq!(plain.ok().map(|b| b.recorded_at), Some(None));
         let reasons = [
             Reason::Activity { kind: "k".into() },
             Reason::LevelUp {
@@ -403,6 +434,20 @@ mod tests {
         for cut in 0..good.len() {
             assert!(decode_activity(a.id.clone(), a.user, &good[..cut]).is_err());
         }
+        let noted = Activity {
+            recorded_at: Some(DateTime::UNIX_EPOCH),
+            ..a.clone()
+        };
+        let good_noted = encode_activity(&noted);
+        for cut in 0..good_noted.len() {
+            assert!(decode_activity(a.id.clone(), a.user, &good_noted[..cut]).is_err());
+        }
+        // Format 1 bytes under format 2 lack the instant; format 3 is unknown.
+        let mut relabelled = good.clone();
+        relabelled[0] = NOTED_ACTIVITY_FORMAT;
+        assert!(decode_activity(a.id.clone(), a.user, &relabelled).is_err());
+        relabelled[0] = NOTED_ACTIVITY_FORMAT + 1;
+        assert!(decode_activity(a.id.clone(), a.user, &relabelled).is_err());
         let mut extra = good.clone();
         extra.push(0);
         assert!(decode_activity(a.id.clone(), a.user, &extra).is_err());
