@@ -441,9 +441,8 @@ fn mixed_round(round: u64, store: Arc<dyn Store>, replay_after: bool) {
     clock.set(clock.now().max(start() + TimeDelta::seconds(150)));
     check(&engine, &store, &clock, &log, &format!("round {round}"));
     if replay_after {
-        // Every activity was dated no later than the clock (a replay cannot
-        // tell the clock an activity dated ahead of it was recorded at:
-        // tests/replay.rs pins that), so the history replays unchanged.
+        // Under the configuration it was made with, the history replays
+        // unchanged, late activities and concurrent resets included.
         let report = engine.replay().unwrap();
         assert!(
             report.changes.is_empty(),

@@ -156,6 +156,15 @@ fn achievement_paying(id: &str, xp: u64) -> Config {
     serde_json::from_value(value).unwrap()
 }
 
+/// Sparkle with follows given worth `xp` (they pay nothing else).
+fn follows_worth(xp: u64) -> Config {
+    let mut config = Config::sparkle();
+    if let Some(rule) = config.xp.kinds.get_mut("follow_given") {
+        rule.xp = xp;
+    }
+    config
+}
+
 fn minutes(m: i64) -> Op {
     Op::Wait(TimeDelta::minutes(m))
 }
@@ -362,13 +371,6 @@ fn a_board_reset_replays_at_its_place() {
 #[test]
 #[ignore = "known defect: a reset is recorded only for users with a gain in the window"]
 fn a_board_reset_replays_for_a_user_who_had_no_gain_then() {
-    let follows_worth = |xp: u64| {
-        let mut config = Config::sparkle();
-        if let Some(rule) = config.xp.kinds.get_mut("follow_given") {
-            rule.xp = xp;
-        }
-        config
-    };
     let history = [
         Op::Record("follow_given"),
         minutes(1),
@@ -383,14 +385,12 @@ fn a_board_reset_replays_for_a_user_who_had_no_gain_then() {
 /// An activity stamped a little after `now` (within the configured
 /// tolerance for clock skew) counts on the windowed boards in the window
 /// of `now` (`Board::record`: the board never rolls ahead of `now`), and
-/// the state's window gain follows the board. The replay walks each
-/// activity with `now` set to its own time, so one stamped just past
-/// midnight moves to the next day's window: the replay reports a change
-/// under the unchanged configuration, and the rebuilt daily board loses
-/// the user until midnight. Fixing it needs the `now` each activity was
-/// recorded at, which the store does not keep.
+/// the state's window gain follows the board. The store keeps the `now` it
+/// was recorded at (`Activity::recorded_at`), and the replay steps it
+/// there: one stamped just past midnight stays in the day it counted in,
+/// the replay reports no change, and the rebuilt daily board keeps the
+/// user. (The replay once stepped it at its own time, in the next day.)
 #[test]
-#[ignore = "known defect: replay cannot tell the `now` an activity was recorded at"]
 fn an_activity_stamped_past_midnight_by_clock_skew_replays_unchanged() {
     let now = Utc.with_ymd_and_hms(2026, 5, 4, 23, 59, 0).unwrap();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -408,6 +408,92 @@ fn an_activity_stamped_past_midnight_by_clock_skew_replays_unchanged() {
     assert!(live.is_some());
     assert_replays_unchanged(&engine, &store);
     assert_eq!(daily(&engine), live);
+}
+
+/// The engine notes the `now` of an activity stamped after it, and only of
+/// such an activity, in a batch as one by one; a repeat delivered later
+/// (noted otherwise, or not at all) is still the same activity; and the
+/// history replays unchanged.
+#[test]
+fn only_an_activity_stamped_ahead_is_noted_and_its_repeat_is_a_duplicate() {
+    let now = Utc.with_ymd_and_hms(2026, 5, 4, 23, 59, 0).unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(now));
+    let engine = Engine::builder(Config::sparkle())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let ahead = Activity::new("ahead", USER, "post_created", now + TimeDelta::minutes(2));
+    // What a host sets is replaced by what the engine notes.
+    let claimed = Activity {
+        recorded_at: Some(now - TimeDelta::days(3)),
+        ..Activity::new("claimed", USER, "comment_created", now)
+    };
+    let results = engine.record_batch(&[claimed, ahead.clone()]).unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    engine
+        .record(Activity::new(
+            "ahead1",
+            USER,
+            "follow_received",
+            now + TimeDelta::seconds(1),
+        ))
+        .unwrap();
+    let noted = |store: &Arc<dyn Store>| -> Vec<(String, Option<DateTime<Utc>>)> {
+        store
+            .activities(USER)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.id.to_string(), a.recorded_at))
+            .collect()
+    };
+    let want = [
+        ("claimed".to_owned(), None),
+        ("ahead".to_owned(), Some(now)),
+        ("ahead1".to_owned(), Some(now)),
+    ];
+    assert_eq!(noted(&store), want);
+    // Delivered again past its own time: a repeat, nothing noted anew.
+    clock.advance(TimeDelta::minutes(5));
+    assert!(engine.record(ahead.clone()).unwrap().duplicate);
+    let batch = engine.record_batch(&[ahead]).unwrap();
+    assert!(matches!(&batch[..], [Ok(r)] if r.duplicate), "{batch:?}");
+    assert_eq!(noted(&store), want);
+    assert_replays_unchanged(&engine, &store);
+}
+
+/// An activity stamped ahead of the engine's clock that pays nothing has
+/// no place in the ledger: among admin operations it goes by the `now` it
+/// was recorded at, not its stamp. A follow (paying nothing) stamped two
+/// minutes ahead at 23:59 UTC, then half a minute later a move to
+/// Santiago, four hours behind: the follow's day (in the streak) is the
+/// 5th, as it was counted in UTC. (Placed by its stamp, after the move,
+/// the replay counted its day in Santiago, the 4th.)
+#[test]
+fn an_activity_stamped_ahead_that_paid_nothing_replays_before_a_later_operation() {
+    let now = Utc.with_ymd_and_hms(2026, 5, 4, 23, 59, 0).unwrap();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(now));
+    let engine = Engine::builder(follows_worth(0))
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let ahead = Activity::new("f", USER, "follow_given", now + TimeDelta::minutes(2));
+    engine.record(ahead).unwrap();
+    assert_eq!(store.ledger(USER, 0, usize::MAX).unwrap(), vec![]);
+    clock.advance(TimeDelta::seconds(30));
+    engine.set_time_zone(USER, Tz::America__Santiago).unwrap();
+    let day = state(&store).streak.last_day;
+    assert_eq!(
+        day,
+        Utc.with_ymd_and_hms(2026, 5, 5, 0, 0, 0)
+            .unwrap()
+            .date_naive()
+            .into()
+    );
+    assert_replays_unchanged(&engine, &store);
 }
 
 /// A history as a version from before grants and time-zone changes were

@@ -689,6 +689,59 @@ fn admin_entries_survive_a_reopen_and_replay_to_the_same_state() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// An activity stamped ahead of the clock keeps, across a reopen, the
+/// `now` it was recorded at: a post stamped two minutes past midnight at
+/// 23:59 counted on the daily board of the 4th, and replays there from
+/// the file (the replay reports no change and the daily board keeps it).
+#[test]
+fn an_activity_stamped_ahead_keeps_its_recorded_now_across_a_reopen() {
+    let dir = temp_dir("stamped-ahead");
+    let path = dir.join("g.db");
+    let now = Utc.with_ymd_and_hms(2026, 5, 4, 23, 59, 0).unwrap();
+    let open = || {
+        Engine::builder(Config::sparkle())
+            .store(SqliteStore::open(&path).unwrap())
+            .clock(FakeClock::new(now))
+            .build()
+            .unwrap()
+    };
+    let e = open();
+    let ahead = Activity::new(
+        "p",
+        UserId(1),
+        "post_created",
+        now + chrono::TimeDelta::minutes(2),
+    );
+    e.record(ahead.clone()).unwrap();
+    e.record(Activity::new("c", UserId(1), "comment_created", now))
+        .unwrap();
+    let daily = |e: &Engine| {
+        e.board("xp_daily")
+            .unwrap()
+            .rank_of(UserId(1))
+            .map(|s| s.score)
+    };
+    let live = daily(&e);
+    assert!(live.is_some());
+    drop(e);
+
+    let e = open();
+    let kept: Vec<_> = e
+        .store()
+        .activities(UserId(1))
+        .unwrap()
+        .into_iter()
+        .map(|a| a.recorded_at)
+        .collect();
+    assert_eq!(kept, [Some(now), None]);
+    assert!(e.record(ahead).unwrap().duplicate);
+    let report = e.replay().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+    assert_eq!(daily(&e), live);
+    drop(e);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A `users.ledger_len` that is not a valid count (negative, as a bad
 /// write or a hand edit leaves it) is reported as corruption by every read
 /// and write of that user, never a panic or a wrapped count, and the

@@ -173,6 +173,14 @@ impl UserOrder {
     }
 }
 
+/// What the engine notes of `activity`, recorded at `now`, for a replay
+/// ([`Activity::recorded_at`]): `now`, if the activity is stamped after it
+/// (it counts in the board windows of `now`, not of its own time); for
+/// every other activity nothing, so what the store keeps does not grow.
+fn recorded_at(activity: &Activity, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (activity.at > now).then_some(now)
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
@@ -299,8 +307,15 @@ impl Engine {
     /// changes nothing (and its id stays free). Ids are remembered for as
     /// long as the store keeps them: `MemoryStore` for its lifetime,
     /// `SqliteStore` for good.
-    pub fn record(&self, activity: Activity) -> Result<Recorded, RecordError> {
+    ///
+    /// An activity stamped after `now` (by clock skew, within
+    /// [`Config::future_tolerance_secs`](crate::config::Config::future_tolerance_secs))
+    /// counts in the board windows of `now`: the engine notes that `now`
+    /// with it ([`Activity::recorded_at`]), so a [replay](Self::replay)
+    /// counts it there again. Nothing is noted of any other activity.
+    pub fn record(&self, mut activity: Activity) -> Result<Recorded, RecordError> {
         let now = self.clock.now();
+        activity.recorded_at = recorded_at(&activity, now);
         let config = &*self.config;
         let result = {
             let _order = self.order.lock(activity.user);
@@ -324,6 +339,24 @@ impl Engine {
     ) -> Result<Vec<Result<Recorded, RecordError>>, StoreError> {
         let now = self.clock.now();
         let config = &*self.config;
+        // Noted copies only where a note differs from what the host sent
+        // (rarely): the batch as sent otherwise, copying nothing.
+        let noted: Vec<Activity>;
+        let activities = if activities
+            .iter()
+            .all(|a| a.recorded_at == recorded_at(a, now))
+        {
+            activities
+        } else {
+            noted = activities
+                .iter()
+                .map(|a| Activity {
+                    recorded_at: recorded_at(a, now),
+                    ..a.clone()
+                })
+                .collect();
+            &noted
+        };
         let work: Vec<Work<'_>> = activities
             .iter()
             .map(|a| Work {

@@ -92,8 +92,11 @@ impl Engine {
     ///
     /// A fresh state walks the history in the order it happened: the ledger in
     /// order, and at each activity's first entry that activity (and any
-    /// recorded before it not yet walked) goes through the pure step at its own
-    /// time; at each admin entry the operation is re-applied at the entry's time
+    /// recorded before it not yet walked) goes through the pure step at the
+    /// `now` it was recorded at (its own time, or for one stamped ahead of
+    /// the engine's clock the `now` the engine noted in
+    /// [`Activity::recorded_at`](crate::activity::Activity::recorded_at), so
+    /// it counts in the board windows it counted in); at each admin entry the operation is re-applied at the entry's time
     /// by the function the engine ran ([`adjust`](Self::adjust),
     /// [`grant`](Self::grant) and the others), so it pays, crosses levels
     /// and unlocks exactly as it did. Entries without an activity that are not
@@ -104,9 +107,9 @@ impl Engine {
     /// An activity that wrote no ledger entry (it paid nothing) has no place of
     /// its own in the ledger: it comes after the activities recorded before it
     /// and before the next one that wrote entries, and among the admin
-    /// operations between, before those made at or after its time (the
-    /// activity's `at`; an activity dated at the very instant of an operation
-    /// counts as before it). That is exact when activities are reported as
+    /// operations between, before those made at or after the `now` it was
+    /// recorded at (as above: its `at`, or the `now` noted; an activity
+    /// dated at the very instant of an operation counts as before it). That is exact when activities are reported as
     /// they happen; an activity that paid nothing, reported late (dated at or
     /// before the time of an admin operation made before it was recorded), is
     /// walked before that operation, which can matter when the operation
@@ -239,7 +242,7 @@ impl Engine {
         let mut next = 0;
         let mut fold = |state: &mut UserState, next: &mut usize| {
             if let Some(activity) = activities.get(*next)
-                && crate::step::step(config, state, activity, activity.at).is_err()
+                && crate::step::step(config, state, activity, recorded(activity)).is_err()
             {
                 refused += 1;
             }
@@ -267,7 +270,7 @@ impl Engine {
                     // are taken to have been recorded before it.
                     while activities
                         .get(next)
-                        .is_some_and(|a| !anchored[next] && a.at <= entry.at)
+                        .is_some_and(|a| !anchored[next] && recorded(a) <= entry.at)
                     {
                         fold(&mut state, &mut next);
                     }
@@ -306,6 +309,15 @@ impl Engine {
             }
         }
     }
+}
+
+/// The `now` `activity` was recorded at, as far as the history tells: the
+/// one the engine noted, or else its own time (an activity is taken to be
+/// reported as it happens). Stepped at it, an activity does what it did
+/// when recorded: the step reads `now` only to refuse what is too far
+/// ahead of it and to count what is ahead of it in its windows.
+fn recorded(activity: &crate::activity::Activity) -> DateTime<Utc> {
+    activity.recorded_at.unwrap_or(activity.at)
 }
 
 /// An admin operation, as its ledger entry records it.
