@@ -17,7 +17,9 @@ use gamify::engine::Engine;
 use gamify::ledger::LedgerEntry;
 use gamify::state::UserState;
 use gamify::step::StepError;
-use gamify::store::{Commit, Step, Store, StoreError, TransactError, TransactResult, Transacted};
+use gamify::store::{
+    BoardReset, Commit, Step, Store, StoreError, TransactError, TransactResult, Transacted,
+};
 use gamify::time::FakeClock;
 
 /// Everything under string keys, values as JSON text, like a document store.
@@ -126,6 +128,21 @@ impl Store for JsonKvStore {
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
         let kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());
         Ok(Self::get(&kv, &format!("log:{}", user.0))?.unwrap_or_default())
+    }
+
+    // Board resets: one list under a key of its own (they are few), so a
+    // replay can apply each to every user. Without these two methods the
+    // store would work, but `Engine::reset_board` would refuse.
+    fn keep_board_reset(&self, reset: &BoardReset) -> Result<(), StoreError> {
+        let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());
+        let mut resets: Vec<BoardReset> = Self::get(&kv, "resets")?.unwrap_or_default();
+        resets.push(reset.clone());
+        Self::put(&mut kv, "resets".to_owned(), &resets)
+    }
+
+    fn board_resets(&self) -> Result<Vec<BoardReset>, StoreError> {
+        let kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Self::get(&kv, "resets")?.unwrap_or_default())
     }
 }
 

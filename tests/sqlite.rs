@@ -429,6 +429,71 @@ fn check_version_1_migration(early: bool) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A file of schema version 2 (before board resets were kept: no
+/// `board_resets` table) is migrated on open, keeping everything, and
+/// then keeps board resets across a reopen.
+#[test]
+fn a_version_2_file_is_migrated_and_then_keeps_board_resets() {
+    use gamify::store::BoardReset;
+
+    let dir = temp_dir("migrate-2");
+    let path = dir.join("v2.db");
+    let e = engine(&path);
+    for i in 0..5u64 {
+        e.record(Activity::new(
+            format!("a{i}"),
+            UserId(i % 2),
+            "post_created",
+            now(),
+        ))
+        .unwrap();
+    }
+    e.adjust(UserId(1), Currency::Points, 9, "gift").unwrap();
+    let users = e.store().users().unwrap();
+    let kept = |store: &dyn Store| {
+        users
+            .iter()
+            .map(|&u| {
+                (
+                    store.load(u).unwrap(),
+                    store.ledger(u, 0, usize::MAX).unwrap(),
+                    store.activities(u).unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = kept(e.store());
+    drop(e);
+    // As version 2 left it.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE board_resets; PRAGMA user_version = 2;")
+        .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.users().unwrap(), users);
+    assert_eq!(kept(&store), before);
+    assert_eq!(store.board_resets().unwrap(), vec![]);
+    let reset = BoardReset {
+        board: "xp_daily".into(),
+        at: now() + chrono::TimeDelta::nanoseconds(1_500_000_001),
+    };
+    store.keep_board_reset(&reset).unwrap();
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.board_resets().unwrap(), [reset]);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, gamify::store::SCHEMA_VERSION);
+    assert_eq!(version, 3);
+    drop(conn);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A long, varied history (every activity kind, caps, level-ups, unlocks,
 /// quests, streaks kept, frozen and broken, time zones, every admin
 /// operation) gives exactly what MemoryStore gives, and after a reopen the

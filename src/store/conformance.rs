@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Commit, Store, TransactError, Transacted};
+use super::{BoardReset, Commit, Store, TransactError, Transacted};
 use crate::activity::{Activity, UserId};
 use crate::ledger::{Currency, LedgerDraft, Reason, balance};
 use crate::outcome::Outcome;
@@ -34,6 +34,7 @@ pub fn check_store<S: Store + 'static>(make: impl Fn() -> S) {
     the_first_outcome_comes_back_exactly(&make());
     different_payload_is_a_conflict(&make());
     keeps_when_an_activity_was_recorded(&make());
+    keeps_board_resets_in_order(&make());
     refused_step_changes_nothing(&make());
     admin_updates_have_no_id(&make());
     ledger_pages_in_order(&make());
@@ -251,6 +252,38 @@ pub fn keeps_when_an_activity_was_recorded(store: &dyn Store) {
         );
     }
     assert_eq!(xp_of(store, 13), 9);
+}
+
+/// Board resets are kept and read back in the order kept (not sorted by
+/// time), beside the users' histories and without creating a user.
+pub fn keeps_board_resets_in_order(store: &dyn Store) {
+    assert_eq!(
+        store.board_resets().expect("board resets"),
+        vec![],
+        "a new store has board resets"
+    );
+    let reset = |board: &str, secs: i64| BoardReset {
+        board: board.into(),
+        at: t0() + TimeDelta::seconds(secs) + TimeDelta::nanoseconds(secs * 7 + 1),
+    };
+    let resets = [
+        reset("xp_daily", 10),
+        reset("posts_weekly", 10),
+        reset("xp_daily", 5),
+        reset("a-board-id-longer-than-twenty-three-bytes", 3_600),
+    ];
+    for (i, r) in resets.iter().enumerate() {
+        store.keep_board_reset(r).expect("keep a board reset");
+        if i == 1 {
+            award(store, &activity("between", 14, 1)).expect("award");
+        }
+    }
+    assert_eq!(
+        store.board_resets().expect("board resets"),
+        resets,
+        "board resets not read back as kept"
+    );
+    assert_eq!(store.users().expect("users"), vec![UserId(14)]);
 }
 
 /// A refused step leaves no state, ledger or id behind: the id can be

@@ -3,7 +3,9 @@
 //! The heart of [`Store`] is [`transact`](Store::transact): one atomic
 //! read-modify-write of a user's state that, in the same step, records the
 //! activity id (so a repeat is recognised) and appends the ledger entries.
-//! Everything else is reads. [`MemoryStore`] is the reference implementation;
+//! Besides it, a store keeps one record of each board reset
+//! ([`keep_board_reset`](Store::keep_board_reset)); everything else is
+//! reads. [`MemoryStore`] is the reference implementation;
 //! every store runs the shared conformance suite
 //! (`conformance`, behind the `conformance` feature).
 
@@ -19,8 +21,12 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SCHEMA_VERSION, SqliteStore, Synchronous};
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use crate::activity::{Activity, UserId};
 use crate::ledger::{LedgerDraft, LedgerEntry};
+use crate::name::Name;
 use crate::outcome::Outcome;
 use crate::state::UserState;
 
@@ -34,6 +40,27 @@ pub enum StoreError {
     /// The stored data is not what this version of gamify can read.
     #[error("stored data is corrupt or incompatible: {0}")]
     Corrupt(String),
+    /// The store does not implement an operation the call needs (the text
+    /// names it); nothing changed. See [`Store::keep_board_reset`].
+    #[error("the store does not support {0}")]
+    Unsupported(&'static str),
+}
+
+/// A board reset as a store keeps it: one record, whatever the number of
+/// users, made by [`Engine::reset_board`](crate::engine::Engine::reset_board).
+///
+/// The reset closed the board's current window for every user, and a
+/// replay applies it to every user at its place in their history (see
+/// [`Engine::replay`](crate::engine::Engine::replay)): also to one who had
+/// nothing on the board when it was made, and so no ledger entry of it,
+/// but who does under the configuration replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardReset {
+    /// The board whose window was closed.
+    pub board: Name,
+    /// The engine's `now` when it was made (the time of the `BoardReset`
+    /// ledger entries it wrote).
+    pub at: DateTime<Utc>,
 }
 
 /// What a [`Store::transact`] step produced: the outcome to return and the
@@ -170,4 +197,33 @@ pub trait Store: Send + Sync {
     /// (the input of a replay), each as [`transact`](Self::transact) was
     /// given it, [`Activity::recorded_at`] included.
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError>;
+
+    /// Keep `reset` durably, after every reset kept before it. It is the
+    /// one record of a board reset that a replay applies to every user (the
+    /// engine writes a `BoardReset` ledger entry only for the users with a
+    /// gain on the board, which explains the reset in their ledger). It
+    /// creates no user.
+    ///
+    /// The default refuses with [`StoreError::Unsupported`]: a store that
+    /// implements neither this nor [`board_resets`](Self::board_resets)
+    /// cannot have its boards reset ([`Engine::reset_board`] refuses and
+    /// changes nothing), rather than reset them in a way that a replay
+    /// under another configuration would half undo. Everything else works
+    /// without them. A store implements both or neither.
+    ///
+    /// [`Engine::reset_board`]: crate::engine::Engine::reset_board
+    fn keep_board_reset(&self, reset: &BoardReset) -> Result<(), StoreError> {
+        let _ = reset;
+        Err(StoreError::Unsupported("keeping board resets"))
+    }
+
+    /// Every board reset kept, in the order kept.
+    ///
+    /// The default returns none: true of a store that keeps none, as one
+    /// whose [`keep_board_reset`](Self::keep_board_reset) is the default.
+    /// Resets made by versions of gamify from before resets were kept left
+    /// only their ledger entries, which a replay still reads.
+    fn board_resets(&self) -> Result<Vec<BoardReset>, StoreError> {
+        Ok(Vec::new())
+    }
 }

@@ -6,7 +6,8 @@ use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    Commit, IndexedStep, Step, Store, StoreError, TransactError, TransactResult, Transacted, Work,
+    BoardReset, Commit, IndexedStep, Step, Store, StoreError, TransactError, TransactResult,
+    Transacted, Work,
 };
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::LedgerEntry;
@@ -135,8 +136,8 @@ impl std::fmt::Debug for PassThrough {
 /// other calls wait for a run to end.
 ///
 /// Activity ids are remembered for the store's lifetime, and every
-/// transaction is kept (a replay reads the activities back), so memory
-/// grows with history. What to expect, measured with the sparkle preset
+/// transaction and board reset is kept (a replay reads them back), so
+/// memory grows with history. What to expect, measured with the sparkle preset
 /// and the engine bench's activity stream: about 145 bytes a recorded
 /// activity in its shard's journal and 30 to 60 in the id index (a hash
 /// table between half and seven-eighths full), and about 1.2 KB a user
@@ -145,6 +146,8 @@ impl std::fmt::Debug for PassThrough {
 pub struct MemoryStore {
     users: Vec<Mutex<Shard>>,
     ids: Vec<Mutex<IdShard>>,
+    /// Board resets, in the order kept: a few a day at most, so one lock.
+    resets: Mutex<Vec<BoardReset>>,
     hasher: RandomState,
     /// Tests: give every id the same hash, to exercise the collision path.
     #[cfg(test)]
@@ -163,6 +166,7 @@ impl MemoryStore {
         Self {
             users: (0..SHARDS).map(|_| Mutex::default()).collect(),
             ids: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            resets: Mutex::default(),
             hasher: RandomState::new(),
             #[cfg(test)]
             collide_all: false,
@@ -558,6 +562,15 @@ impl Store for MemoryStore {
         }
         activities.reverse();
         Ok(activities)
+    }
+
+    fn keep_board_reset(&self, reset: &BoardReset) -> Result<(), StoreError> {
+        lock(&self.resets).push(reset.clone());
+        Ok(())
+    }
+
+    fn board_resets(&self) -> Result<Vec<BoardReset>, StoreError> {
+        Ok(lock(&self.resets).clone())
     }
 }
 

@@ -10,7 +10,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Commit, IndexedStep, Step, Store, StoreError, TransactError, TransactResult, Transacted, Work,
+    BoardReset, Commit, IndexedStep, Step, Store, StoreError, TransactError, TransactResult,
+    Transacted, Work,
 };
 use crate::activity::{Activity, ActivityId, UserId};
 use crate::ledger::LedgerEntry;
@@ -80,6 +81,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX journal_by_id ON journal (id) WHERE id IS NOT NULL;
     CREATE INDEX journal_by_user ON journal (user, ledger_end);
 ",
+    "
+    -- One row per board reset, however many users it touched: a replay
+    -- applies it to every user, also to one who had nothing on the board
+    -- when it was made (and so no ledger entry of it). Resets made before
+    -- this version left only those entries; there is nothing to move.
+    CREATE TABLE board_resets (
+        seq   INTEGER PRIMARY KEY,
+        board TEXT NOT NULL,
+        secs  INTEGER NOT NULL,
+        nanos INTEGER NOT NULL
+    );
+",
 ];
 
 /// Files of the first builds of version 1 have no `users.ledger_len` (it
@@ -138,7 +151,7 @@ pub enum Synchronous {
 ///
 /// One SQLite transaction per recorded activity covers the activity id (a
 /// unique index, which backs exactly-once), the ledger entries and the
-/// user's new state; [`Store::transact_many`] commits a whole batch in one
+/// user's new state (a board reset is one row of a table of its own); [`Store::transact_many`] commits a whole batch in one
 /// transaction (one fsync). An applied activity appends one row to an
 /// append-only journal (its id, the activity, the outcome and its ledger
 /// entries as compact binary blobs) and rewrites the user's state row. The
@@ -578,6 +591,53 @@ impl Store for SqliteStore {
         rows.map(|row| {
             let (id, activity) = row.map_err(backend)?;
             decode_activity(ActivityId::from(id), user, activity)
+        })
+        .collect()
+    }
+
+    fn keep_board_reset(&self, reset: &BoardReset) -> Result<(), StoreError> {
+        // One statement: atomic and durable on its own.
+        self.lock()
+            .prepare_cached("INSERT INTO board_resets (board, secs, nanos) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| {
+                s.execute(params![
+                    reset.board.as_str(),
+                    reset.at.timestamp(),
+                    reset.at.timestamp_subsec_nanos()
+                ])
+            })
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn board_resets(&self) -> Result<Vec<BoardReset>, StoreError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare_cached("SELECT board, secs, nanos FROM board_resets ORDER BY seq")
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(backend)?;
+        rows.map(|row| {
+            let (board, secs, nanos) = row.map_err(backend)?;
+            let at = u32::try_from(nanos)
+                .ok()
+                .and_then(|nanos| chrono::DateTime::from_timestamp(secs, nanos))
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "a stored board reset's time is out of range: {secs} s {nanos} ns"
+                    ))
+                })?;
+            Ok(BoardReset {
+                board: board.into(),
+                at,
+            })
         })
         .collect()
     }
