@@ -83,16 +83,19 @@ pub struct Activity {
     /// Facts about it that criteria can test (`reactions = 1000`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<Name, i64>,
-    /// When the engine recorded it, where a replay needs to know and `at`
-    /// does not say; `None` for an activity reported as it happens. The
-    /// engine sets it as it records the activity (what a host sets is
-    /// replaced), and a store keeps it with the activity.
+    /// The engine's `now` when it recorded the activity, where a replay
+    /// needs it and `at` does not tell it; `None` for an activity reported
+    /// as it happens. The engine sets it as it records the activity (what a
+    /// host sets is replaced), and a store keeps it with the activity.
     ///
-    /// An activity stamped after the engine's `now` (by clock skew, within
-    /// [`Config::future_tolerance_secs`](crate::config::Config::future_tolerance_secs))
-    /// counts in the board windows of `now`, not of `at`: it keeps that
-    /// `now`, and [`Engine::replay`](crate::engine::Engine::replay) steps it
-    /// at the same `now`, so it counts in the same windows again.
+    /// - An activity stamped after the engine's `now` (by clock skew, within
+    ///   [`Config::future_tolerance_secs`](crate::config::Config::future_tolerance_secs))
+    ///   counts in the board windows of `now`, not of `at`:
+    ///   [`Engine::replay`](crate::engine::Engine::replay) steps it at the
+    ///   same `now`, so it counts in the same windows again.
+    /// - An activity dated at or before a board reset made before it was
+    ///   recorded (reported late): a replay places it after the reset, as
+    ///   it was recorded, not before, as its date would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_at: Option<DateTime<Utc>>,
 }

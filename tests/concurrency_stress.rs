@@ -734,6 +734,17 @@ impl Store for Gate {
     fn activities(&self, user: UserId) -> Result<Vec<Activity>, gamify::store::StoreError> {
         self.inner.activities(user)
     }
+
+    fn keep_board_reset(
+        &self,
+        reset: &gamify::store::BoardReset,
+    ) -> Result<(), gamify::store::StoreError> {
+        self.inner.keep_board_reset(reset)
+    }
+
+    fn board_resets(&self) -> Result<Vec<gamify::store::BoardReset>, gamify::store::StoreError> {
+        self.inner.board_resets()
+    }
 }
 
 /// A board reset that waits for a record while midnight passes closes the
@@ -789,6 +800,72 @@ fn a_reset_waiting_across_midnight_does_not_move_the_board_back() {
             // The reset closed the new day, empty, as it was.
             assert_eq!(previous, Some((after.date_naive(), 0)));
         });
+    });
+}
+
+/// A record and an admin operation that wait for a board reset read the
+/// clock once they have their user's lock, after the reset, and record
+/// after its time (a nanosecond after, as the clock has not moved): a
+/// replay puts the reset before them, as it happened. User 1's record is held inside
+/// the store (holding user 1's stripe); a reset waits for it, holding the
+/// lower stripes, users 2's and 5's among them; user 2's adjustment and
+/// user 5's post stamped ahead of the clock wait for the reset; the clock
+/// moves on; the record is let go. Neither user had a gain on `xp_daily`
+/// before, so the reset wrote them no entry; after it, both have one. (Had
+/// they read the clock when called, their times would be earlier than the
+/// reset's, and the replay would clear their gains at the reset.)
+#[test]
+fn what_waits_for_a_reset_is_dated_after_it_and_replays_after_it() {
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let store = Gate {
+        inner: MemoryStore::new(),
+        entered: Mutex::new(entered_tx),
+        release: Mutex::new(release_rx),
+    };
+    let called = start() - TimeDelta::hours(12);
+    let reset_at = called + TimeDelta::seconds(30);
+    let after_reset = reset_at + TimeDelta::nanoseconds(1);
+    let clock = Arc::new(FakeClock::new(called));
+    let engine = Engine::builder(Config::sparkle())
+        .store(store)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    within(30, "wait for a reset", move || {
+        std::thread::scope(|s| {
+            let held = s.spawn(|| {
+                let a = Activity::new(Gate::HOLD, UserId(1), "post_created", called);
+                engine.record(a).unwrap();
+            });
+            entered.recv().unwrap();
+            let reset = s.spawn(|| engine.reset_board("xp_daily").unwrap());
+            std::thread::sleep(Duration::from_millis(100));
+            let adjusted = s.spawn(|| engine.adjust(UserId(2), Currency::Xp, 40, "bonus").unwrap());
+            let ahead = Activity::new(
+                "ahead",
+                UserId(5),
+                "post_created",
+                called + TimeDelta::minutes(2),
+            );
+            let posted = s.spawn(|| engine.record(ahead).unwrap());
+            std::thread::sleep(Duration::from_millis(100));
+            clock.set(reset_at);
+            release.send(()).unwrap();
+            held.join().unwrap();
+            assert!(reset.join().unwrap());
+            assert_eq!(adjusted.join().unwrap().at, after_reset);
+            posted.join().unwrap();
+        });
+        let store = engine.store();
+        let noted = store.activities(UserId(5)).unwrap()[0].recorded_at;
+        assert_eq!(noted, Some(after_reset));
+        for user in [UserId(2), UserId(5)] {
+            let state = store.load(user).unwrap().unwrap();
+            assert!(state.windows.contains_key("xp_daily"), "{user}");
+        }
+        let report = engine.replay_dry_run().unwrap();
+        assert!(report.changes.is_empty(), "{:?}", report.changes);
     });
 }
 

@@ -34,6 +34,11 @@ enum Op {
     Revoke(&'static str),
     Zone(Tz),
     Reset(&'static str),
+    /// Record an activity of this kind now, dated this long before.
+    Late(&'static str, TimeDelta),
+    /// Reset a board, leaving the clock where it is: what comes next is
+    /// recorded at the same clock reading.
+    ResetNow(&'static str),
 }
 
 /// An engine on its own store, with `history` made on it from `start`.
@@ -72,10 +77,17 @@ fn try_run(
             Op::Grant(id) => engine.grant(USER, id).is_ok(),
             Op::Revoke(id) => engine.revoke(USER, id).is_ok(),
             Op::Zone(tz) => engine.set_time_zone(USER, *tz).is_ok(),
-            Op::Reset(board) => engine.reset_board(board).unwrap(),
+            Op::Reset(board) | Op::ResetNow(board) => engine.reset_board(board).unwrap(),
+            Op::Late(kind, by) => {
+                let a = Activity::new(format!("a{i}"), USER, *kind, engine.now() - *by);
+                engine.record(a).is_ok()
+            }
         };
         refused += usize::from(!ok);
-        if !matches!(op, Op::Wait(_) | Op::Record(_)) {
+        if !matches!(
+            op,
+            Op::Wait(_) | Op::Record(_) | Op::Late(..) | Op::ResetNow(_)
+        ) {
             // An activity that pays nothing, dated exactly when an admin
             // operation was made, is taken to precede it (replay.rs): the
             // history here has the operation's instant to itself.
@@ -369,7 +381,6 @@ fn a_board_reset_replays_at_its_place() {
 /// line in every user's ledger page. The fix wanted is one record of the
 /// reset, kept once by the store and applied by a replay to every user.
 #[test]
-#[ignore = "known defect: a reset is recorded only for users with a gain in the window"]
 fn a_board_reset_replays_for_a_user_who_had_no_gain_then() {
     let history = [
         Op::Record("follow_given"),
@@ -380,6 +391,191 @@ fn a_board_reset_replays_for_a_user_who_had_no_gain_then() {
     let (engine, store) = run(follows_worth(0), t0(), &history);
     assert_replays_unchanged(&engine, &store);
     assert_replays_as_if_made_under(follows_worth(0), follows_worth(5), t0(), &history);
+}
+
+/// An activity reported late, after a board reset but dated before it,
+/// counts on the reset board: the engine notes the `now` it was recorded
+/// at, and the replay puts it after the reset, not before it by its date.
+/// A follow paying nothing, the daily XP board reset a minute later (the
+/// user had no gain on it, so no entry), then a post dated five minutes
+/// before the reset: under the same configuration the post's XP stays on
+/// the daily board; under one where follows pay, the follow's is cleared
+/// and the post's stays.
+#[test]
+fn an_activity_reported_late_after_a_reset_replays_after_it() {
+    let history = [
+        Op::Record("follow_given"),
+        minutes(1),
+        Op::Reset("xp_daily"),
+        Op::Late("post_created", TimeDelta::minutes(5)),
+    ];
+    let (engine, store) = run(follows_worth(0), t0(), &history);
+    assert!(state(&store).windows.contains_key("xp_daily"));
+    let noted = store.activities(USER).unwrap()[1].recorded_at;
+    assert!(noted.is_some_and(|n| n > t0() + TimeDelta::minutes(1)));
+    assert_replays_unchanged(&engine, &store);
+    assert_replays_as_if_made_under(follows_worth(0), follows_worth(5), t0(), &history);
+}
+
+/// Ties, with a clock that does not move: what was recorded at a reset's
+/// very time before it comes before it (the follow's XP is cleared); what
+/// is recorded after it at the same clock reading is recorded a
+/// nanosecond after the reset, and comes after it (the second follow's XP
+/// stays, dated at the reset's time or just before).
+#[test]
+fn at_a_reset_s_very_instant_what_came_before_and_after_keep_their_order() {
+    let history = [
+        Op::Record("follow_given"),
+        Op::ResetNow("xp_daily"),
+        Op::Record("follow_given"),
+        Op::Late("follow_given", TimeDelta::seconds(1)),
+    ];
+    let (engine, store) = run(follows_worth(0), t0(), &history);
+    let noted: Vec<_> = store
+        .activities(USER)
+        .unwrap()
+        .iter()
+        .map(|a| a.recorded_at)
+        .collect();
+    let after = t0() + TimeDelta::nanoseconds(1);
+    assert_eq!(noted, [None, Some(after), Some(after)]);
+    assert_replays_unchanged(&engine, &store);
+    assert_replays_as_if_made_under(follows_worth(0), follows_worth(5), t0(), &history);
+    let (_, there) = run(follows_worth(5), t0(), &history);
+    assert_eq!(
+        state(&there).windows.get("xp_daily").map(|g| g.amount),
+        Some(10)
+    );
+}
+
+/// A board reset made before the store kept them (by an older version):
+/// only the users with a gain have an entry of it, which the replay
+/// applies where it is, as before. Written here through the store as that
+/// version wrote it: a post, then a minute later the daily XP board's gain
+/// cleared with a `BoardReset` entry, then another post.
+#[test]
+fn a_reset_from_before_resets_were_kept_replays_as_before() {
+    use gamify::ledger::LedgerDraft;
+    use gamify::outcome::{Event, Outcome};
+    use gamify::store::Commit;
+
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FakeClock::new(t0()));
+    let engine = Engine::builder(Config::sparkle())
+        .shared_store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    engine
+        .record(Activity::new("p0", USER, "post_created", t0()))
+        .unwrap();
+    clock.advance(TimeDelta::minutes(1));
+    let reset_at = engine.now();
+    store
+        .transact(USER, None, &mut |state| {
+            state.windows.remove("xp_daily");
+            let mut outcome = Outcome::new(USER, None, reset_at);
+            outcome.events.push(Event::BoardReset {
+                board: "xp_daily".into(),
+            });
+            Ok(Commit {
+                outcome,
+                ledger: vec![LedgerDraft {
+                    currency: Currency::Xp,
+                    amount: 0,
+                    reason: Reason::BoardReset {
+                        board: "xp_daily".into(),
+                    },
+                }],
+            })
+        })
+        .unwrap();
+    clock.advance(TimeDelta::minutes(1));
+    engine
+        .record(Activity::new("p1", USER, "post_created", engine.now()))
+        .unwrap();
+    assert!(store.board_resets().unwrap().is_empty());
+    let daily = state(&store).windows.get("xp_daily").map(|g| g.amount);
+    assert!(
+        daily < Some(state(&store).xp),
+        "the reset cleared the first post"
+    );
+    assert_replays_unchanged(&engine, &store);
+}
+
+/// A store that keeps no board resets (one written before the trait had
+/// them, relying on the defaults): a reset is refused, changing nothing,
+/// rather than made in a way a replay would half undo; everything else,
+/// replay included, works.
+#[test]
+fn a_store_that_keeps_no_resets_refuses_a_reset_and_changes_nothing() {
+    use gamify::ledger::LedgerEntry;
+    use gamify::store::{Step, StoreError, TransactResult};
+
+    /// `MemoryStore`, less the two board reset methods.
+    struct Older(MemoryStore);
+
+    impl Store for Older {
+        fn transact(
+            &self,
+            user: UserId,
+            activity: Option<&Activity>,
+            step: &mut Step<'_, gamify::step::StepError>,
+        ) -> TransactResult {
+            self.0.transact(user, activity, step)
+        }
+        fn load(&self, user: UserId) -> Result<Option<UserState>, StoreError> {
+            self.0.load(user)
+        }
+        fn users(&self) -> Result<Vec<UserId>, StoreError> {
+            self.0.users()
+        }
+        fn ledger(
+            &self,
+            user: UserId,
+            from: u64,
+            limit: usize,
+        ) -> Result<Vec<LedgerEntry>, StoreError> {
+            self.0.ledger(user, from, limit)
+        }
+        fn activities(&self, user: UserId) -> Result<Vec<Activity>, StoreError> {
+            self.0.activities(user)
+        }
+    }
+
+    let store: Arc<dyn Store> = Arc::new(Older(MemoryStore::new()));
+    let engine = Engine::builder(Config::sparkle())
+        .shared_store(store.clone())
+        .clock(FakeClock::new(t0()))
+        .build()
+        .unwrap();
+    engine
+        .record(Activity::new("p0", USER, "post_created", t0()))
+        .unwrap();
+    let before = state(&store);
+    let ledger = store.ledger(USER, 0, usize::MAX).unwrap();
+    let daily = |e: &Engine| e.board("xp_daily").unwrap().rank_of(USER).map(|s| s.score);
+    let live = daily(&engine);
+    let refused = engine.reset_board("xp_daily");
+    assert!(
+        matches!(
+            refused,
+            Err(gamify::engine::RecordError::Store(StoreError::Unsupported(
+                _
+            )))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(state(&store), before);
+    assert_eq!(store.ledger(USER, 0, usize::MAX).unwrap(), ledger);
+    assert_eq!(daily(&engine), live);
+    assert!(live.is_some());
+    // An all-time board has no window: nothing to keep, as before.
+    assert!(!engine.reset_board("xp_all_time").unwrap());
+    engine
+        .adjust(USER, Currency::Xp, 10, "still works")
+        .unwrap();
+    assert_replays_unchanged(&engine, &store);
 }
 
 /// An activity stamped a little after `now` (within the configured
@@ -599,6 +795,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..ACHIEVEMENTS.len()).prop_map(|a| Op::Revoke(ACHIEVEMENTS[a])),
         1 => (0..ZONES.len()).prop_map(|z| Op::Zone(ZONES[z])),
         1 => (0..BOARDS.len()).prop_map(|b| Op::Reset(BOARDS[b])),
+        1 => (0..BOARDS.len()).prop_map(|b| Op::ResetNow(BOARDS[b])),
     ]
 }
 

@@ -430,8 +430,9 @@ fn check_version_1_migration(early: bool) {
 }
 
 /// A file of schema version 2 (before board resets were kept: no
-/// `board_resets` table) is migrated on open, keeping everything, and
-/// then keeps board resets across a reopen.
+/// `board_resets` table, a reset left only its ledger entries) is migrated
+/// on open, keeping everything; its history replays as before, and it then
+/// keeps board resets across a reopen.
 #[test]
 fn a_version_2_file_is_migrated_and_then_keeps_board_resets() {
     use gamify::store::BoardReset;
@@ -449,6 +450,9 @@ fn a_version_2_file_is_migrated_and_then_keeps_board_resets() {
         .unwrap();
     }
     e.adjust(UserId(1), Currency::Points, 9, "gift").unwrap();
+    assert!(e.reset_board("xp_daily").unwrap());
+    e.record(Activity::new("after", UserId(1), "comment_created", now()))
+        .unwrap();
     let users = e.store().users().unwrap();
     let kept = |store: &dyn Store| {
         users
@@ -474,6 +478,11 @@ fn a_version_2_file_is_migrated_and_then_keeps_board_resets() {
     assert_eq!(store.users().unwrap(), users);
     assert_eq!(kept(&store), before);
     assert_eq!(store.board_resets().unwrap(), vec![]);
+    let e = engine_on(store);
+    let report = e.replay_dry_run().unwrap();
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+    drop(e);
+    let store = SqliteStore::open(&path).unwrap();
     let reset = BoardReset {
         board: "xp_daily".into(),
         at: now() + chrono::TimeDelta::nanoseconds(1_500_000_001),

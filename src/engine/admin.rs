@@ -11,7 +11,7 @@ use crate::name::Name;
 use crate::outcome::{Event, Outcome};
 use crate::state::UserState;
 use crate::step::{Books, StepError};
-use crate::store::{Commit, Transacted};
+use crate::store::{BoardReset, Commit, Transacted};
 use crate::time::Tz;
 
 use super::{Engine, RecordError};
@@ -31,9 +31,8 @@ impl Engine {
         note: impl Into<String>,
     ) -> Result<Outcome, RecordError> {
         let note = note.into();
-        let now = self.now();
         let config = &*self.config;
-        self.admin(user, &mut |state| {
+        self.admin(user, &mut |state, now| {
             adjust(config, user, state, currency, amount, &note, now)
         })
     }
@@ -45,8 +44,9 @@ impl Engine {
     /// The change is a zero-amount `TimeZoneChanged` ledger entry, so a
     /// replay counts the days of earlier activities in the earlier zone.
     pub fn set_time_zone(&self, user: UserId, tz: Tz) -> Result<Outcome, RecordError> {
-        let now = self.now();
-        self.admin(user, &mut |state| Ok(set_time_zone(user, state, tz, now)))
+        self.admin(user, &mut |state, now| {
+            Ok(set_time_zone(user, state, tz, now))
+        })
     }
 
     /// Grant achievement `id` to `user` (the host's "granted" criterion, or a
@@ -59,9 +59,8 @@ impl Engine {
     /// nothing: under another one it may). A repeat of a grant that stands
     /// writes nothing: the first grant unlocks it under any configuration.
     pub fn grant(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
-        let now = self.now();
         let config = &*self.config;
-        self.admin(user, &mut |state| grant(config, user, state, id, now))
+        self.admin(user, &mut |state, now| grant(config, user, state, id, now))
     }
 
     /// Revoke achievement `id` from `user`. Its XP and points stay (they are
@@ -75,9 +74,8 @@ impl Engine {
     /// Each new revocation is a zero-amount `Revoked` ledger entry, which a
     /// replay reproduces in order; revoking again changes nothing.
     pub fn revoke(&self, user: UserId, id: &str) -> Result<Outcome, RecordError> {
-        let now = self.now();
         let config = &*self.config;
-        self.admin(user, &mut |state| revoke(config, user, state, id, now))
+        self.admin(user, &mut |state, now| revoke(config, user, state, id, now))
     }
 
     /// Close the current window of board `id` now: its standings become the
@@ -91,17 +89,47 @@ impl Engine {
     /// Recording waits while it runs (it walks every user): a gain landing
     /// on the fresh board before its user's stored gain was cleared would
     /// be cleared with it, and a restart would lose it.
+    ///
+    /// The store keeps one record of the reset ([`Store::keep_board_reset`]),
+    /// first: a [replay](Self::replay) applies it to every user, also to
+    /// one who had no gain on the board then (under the configuration
+    /// replayed they may have). A user with a gain also gets a zero-amount
+    /// `BoardReset` ledger entry, which explains the reset in their ledger.
+    /// A store that does not keep resets refuses
+    /// ([`StoreError::Unsupported`](crate::store::StoreError::Unsupported)),
+    /// and nothing changes.
+    ///
+    /// A replay places the reset among a user's activities and operations
+    /// by time (see [`replay`](Self::replay)): this engine records whatever
+    /// comes after it after its time, and notes an activity recorded after
+    /// it but dated at or before it
+    /// ([`Activity::recorded_at`](crate::activity::Activity::recorded_at)).
+    /// Another engine on the same store learns of the reset when it is
+    /// built; what it records before then is placed by its own times.
+    ///
+    /// [`Store::keep_board_reset`]: crate::store::Store::keep_board_reset
     pub fn reset_board(&self, id: &str) -> Result<bool, RecordError> {
         let Some(spec) = self.config.board(id) else {
             return Err(RecordError::UnknownBoard(id.into()));
         };
-        let windowed = spec.window.period_kind().is_some();
+        if spec.window.period_kind().is_none() {
+            return Ok(false);
+        }
         let _every = self.order.lock_every();
         // Read once every record has landed: a record that waited for the
-        // locks may have rolled the board past an earlier reading.
-        let now = self.now();
-        if !windowed || !self.boards.reset(id, now) {
-            return Ok(false);
+        // locks may have rolled the board past an earlier reading. What
+        // waits for this reset reads the clock after it, and records after
+        // its time (see `recording_now`).
+        let now = self.recording_now();
+        // Kept first, so a store that cannot keep it changes nothing.
+        self.store.keep_board_reset(&BoardReset {
+            board: Name::new(id),
+            at: now,
+        })?;
+        self.latest_reset.set(now);
+        if !self.boards.reset(id, now) {
+            // The configuration has the board, so the engine has it too.
+            return Err(StepError::Internal(format!("board `{id}` has no live board")).into());
         }
         for user in self.store.users()? {
             let touched = self
@@ -117,16 +145,21 @@ impl Engine {
         Ok(true)
     }
 
-    /// Run an admin step as its own transaction, then update boards and sinks.
+    /// Run an admin step at `now` as its own transaction, then update
+    /// boards and sinks.
     pub(super) fn admin(
         &self,
         user: UserId,
-        step: &mut crate::store::Step<'_, StepError>,
+        step: &mut AdminStep<'_>,
     ) -> Result<Outcome, RecordError> {
         let outcome = {
-            // As `record`: the user's outcomes reach the boards in commit order.
+            // As `record`: the user's outcomes reach the boards in commit
+            // order, and `now` is read under the lock, so an operation that
+            // waited for a board reset is dated after it (a replay places
+            // the reset by that).
             let _order = self.order.lock(user);
-            self.admin_locked(user, step)?
+            let now = self.recording_now();
+            self.admin_locked(user, &mut |state| step(state, now))?
         };
         self.deliver(&outcome);
         Ok(outcome)
@@ -148,6 +181,11 @@ impl Engine {
         }
     }
 }
+
+/// An admin operation's change to a user's state at `now`, under the
+/// contract of [`Step`](crate::store::Step).
+pub(super) type AdminStep<'a> =
+    dyn FnMut(&mut UserState, DateTime<Utc>) -> Result<Commit, StepError> + 'a;
 
 /// Assemble the commit of an admin step from its books and events.
 fn finish(

@@ -8,6 +8,7 @@
 
 mod admin;
 mod boards;
+mod latest_reset;
 mod replay;
 mod stats;
 
@@ -31,6 +32,7 @@ use crate::store::{MemoryStore, Store, StoreError, TransactError, Transacted, Wo
 use crate::time::{Clock, SystemClock};
 
 use boards::Boards;
+use latest_reset::LatestReset;
 
 /// Why `record` (or an admin operation) changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +125,7 @@ pub struct Engine {
     sinks: Vec<Arc<dyn EventSink>>,
     boards: Boards,
     order: UserOrder,
+    latest_reset: LatestReset,
     sink_failures: AtomicU64,
 }
 
@@ -173,12 +176,15 @@ impl UserOrder {
     }
 }
 
-/// What the engine notes of `activity`, recorded at `now`, for a replay
-/// ([`Activity::recorded_at`]): `now`, if the activity is stamped after it
-/// (it counts in the board windows of `now`, not of its own time); for
-/// every other activity nothing, so what the store keeps does not grow.
-fn recorded_at(activity: &Activity, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    (activity.at > now).then_some(now)
+/// One work item per activity, for [`Store::transact_many`].
+fn work_of(activities: &[Activity]) -> Vec<Work<'_>> {
+    activities
+        .iter()
+        .map(|a| Work {
+            user: a.user,
+            activity: Some(a),
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for Engine {
@@ -246,9 +252,14 @@ impl EngineBuilder {
             sinks: self.sinks,
             boards,
             order: UserOrder::new(),
+            latest_reset: LatestReset::new(),
             sink_failures: AtomicU64::new(0),
         };
         engine.rebuild_boards()?;
+        // Not shared yet: no stripe needs holding.
+        for reset in engine.store.board_resets()? {
+            engine.latest_reset.set(reset.at);
+        }
         Ok(engine)
     }
 }
@@ -264,6 +275,7 @@ impl Engine {
             sinks: Vec::new(),
             boards,
             order: UserOrder::new(),
+            latest_reset: LatestReset::new(),
             sink_failures: AtomicU64::new(0),
         }
     }
@@ -312,13 +324,21 @@ impl Engine {
     /// [`Config::future_tolerance_secs`](crate::config::Config::future_tolerance_secs))
     /// counts in the board windows of `now`: the engine notes that `now`
     /// with it ([`Activity::recorded_at`]), so a [replay](Self::replay)
-    /// counts it there again. Nothing is noted of any other activity.
+    /// counts it there again. So it does for an activity dated at or before
+    /// a [board reset](Self::reset_board) made before it, so a replay puts
+    /// it after the reset. Nothing is noted of any other activity.
+    ///
+    /// `now` is read once the user's records are in order (after a board
+    /// reset the activity waited for), and is never at or before the time
+    /// of the latest board reset: a clock that has not moved since one is
+    /// taken to be a nanosecond past it, so a replay can tell what came
+    /// after the reset.
     pub fn record(&self, mut activity: Activity) -> Result<Recorded, RecordError> {
-        let now = self.clock.now();
-        activity.recorded_at = recorded_at(&activity, now);
         let config = &*self.config;
         let result = {
             let _order = self.order.lock(activity.user);
+            let now = self.recording_now();
+            activity.recorded_at = self.recorded_at(&activity, now);
             let result = self
                 .store
                 .transact(activity.user, Some(&activity), &mut |state| {
@@ -337,36 +357,31 @@ impl Engine {
         &self,
         activities: &[Activity],
     ) -> Result<Vec<Result<Recorded, RecordError>>, StoreError> {
-        let now = self.clock.now();
         let config = &*self.config;
-        // Noted copies only where a note differs from what the host sent
-        // (rarely): the batch as sent otherwise, copying nothing.
-        let noted: Vec<Activity>;
-        let activities = if activities
-            .iter()
-            .all(|a| a.recorded_at == recorded_at(a, now))
-        {
-            activities
-        } else {
-            noted = activities
-                .iter()
-                .map(|a| Activity {
-                    recorded_at: recorded_at(a, now),
-                    ..a.clone()
-                })
-                .collect();
-            &noted
-        };
-        let work: Vec<Work<'_>> = activities
-            .iter()
-            .map(|a| Work {
-                user: a.user,
-                activity: Some(a),
-            })
-            .collect();
+        let work = work_of(activities);
         let results = {
             let _order = self.order.lock_all(activities.iter().map(|a| a.user));
-            let results = self.store.transact_many(&work, &mut |i, state| {
+            let now = self.recording_now();
+            // Noted copies only where a note differs from what the host
+            // sent (rarely): the batch as sent otherwise, copying nothing.
+            let (noted, noted_work): (Vec<Activity>, Vec<Work<'_>>);
+            let (activities, work) = if activities
+                .iter()
+                .all(|a| a.recorded_at == self.recorded_at(a, now))
+            {
+                (activities, &work[..])
+            } else {
+                noted = activities
+                    .iter()
+                    .map(|a| Activity {
+                        recorded_at: self.recorded_at(a, now),
+                        ..a.clone()
+                    })
+                    .collect();
+                noted_work = work_of(&noted);
+                (&noted[..], &noted_work[..])
+            };
+            let results = self.store.transact_many(work, &mut |i, state| {
                 // `transact_many` calls back with indices of `work`, which has
                 // one entry per activity.
                 match activities.get(i) {
@@ -385,6 +400,29 @@ impl Engine {
             results
         };
         Ok(results.into_iter().map(|r| self.finish(r)).collect())
+    }
+
+    /// The time the engine records at: the clock's, read under the order
+    /// stripes of the users recorded, so whatever waited for a board reset
+    /// reads it after the reset did; and after the latest reset's time,
+    /// even if the clock has not moved since (see [`LatestReset::after`]).
+    fn recording_now(&self) -> DateTime<Utc> {
+        self.latest_reset.after(self.clock.now())
+    }
+
+    /// What the engine notes of `activity`, recorded at `now`, for a replay
+    /// ([`Activity::recorded_at`]): `now`, where the activity's own time
+    /// does not tell it; nothing for an activity reported as it happens, so
+    /// what the store keeps of it does not grow. Called holding the
+    /// activity's user's order stripe.
+    ///
+    /// - Stamped after `now`: it counts in the board windows of `now`, not
+    ///   of its own time, and a replay steps it at `now` again.
+    /// - Dated at or before the latest board reset: it was recorded after
+    ///   the reset, which a replay could not tell from its date.
+    fn recorded_at(&self, activity: &Activity, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let noted = activity.at > now || self.latest_reset.not_after(activity.at).is_some();
+        noted.then_some(now)
     }
 
     /// Put a committed outcome on the boards. Called under the user's

@@ -17,10 +17,14 @@ use crate::name::Name;
 use crate::outcome::{Event, Outcome};
 use crate::state::UserState;
 use crate::step::StepError;
-use crate::store::{Commit, StoreError};
+use crate::store::{BoardReset, Commit, StoreError};
 use crate::time::Tz;
 
 use super::{Engine, RecordError, admin};
+
+mod resets;
+
+use resets::Resets;
 
 /// How often a user's replay is retried when activity arrives meanwhile,
 /// before the last try, which holds the user's order lock.
@@ -64,9 +68,10 @@ impl Engine {
     /// ambiguity the history leaves).
     pub fn replay_dry_run(&self) -> Result<ReplayReport, StoreError> {
         let mut report = ReplayReport::default();
+        let resets = self.board_resets()?;
         for user in self.store.users()? {
             let current = self.store.load(user)?.unwrap_or_default();
-            let (rebuilt, refused) = self.rebuild(user, &current)?;
+            let (rebuilt, refused) = self.rebuild(user, &current, &resets)?;
             report.users += 1;
             report.refused += refused;
             report.changes.extend(diff(user, &current, &rebuilt));
@@ -87,39 +92,66 @@ impl Engine {
     /// `Adjustment` (the amount moved), `Granted` (zero amount, before the
     /// entries of what the grant pays), `Revoked`, `TimeZoneChanged` and
     /// `BoardReset` (zero amount). An activity's entries carry its id.
+    /// Besides, the store keeps one record of each board reset
+    /// ([`Store::board_resets`](crate::store::Store::board_resets)).
     ///
     /// # The walk
     ///
-    /// A fresh state walks the history in the order it happened: the ledger in
-    /// order, and at each activity's first entry that activity (and any
+    /// A fresh state walks the history in the order it happened: the ledger
+    /// in order, and at each activity's first entry that activity (and any
     /// recorded before it not yet walked) goes through the pure step at the
-    /// `now` it was recorded at (its own time, or for one stamped ahead of
-    /// the engine's clock the `now` the engine noted in
-    /// [`Activity::recorded_at`](crate::activity::Activity::recorded_at), so
-    /// it counts in the board windows it counted in); at each admin entry the operation is re-applied at the entry's time
-    /// by the function the engine ran ([`adjust`](Self::adjust),
-    /// [`grant`](Self::grant) and the others), so it pays, crosses levels
-    /// and unlocks exactly as it did. Entries without an activity that are not
-    /// an operation (what an operation paid, a previous replay's correction)
-    /// are skipped: re-applying the operation pays again what it pays now.
-    /// Activities left after the last entry come last.
+    /// `now` it was recorded at; at each admin entry the operation is
+    /// re-applied at the entry's time by the function the engine ran
+    /// ([`adjust`](Self::adjust), [`grant`](Self::grant) and the others), so
+    /// it pays, crosses levels and unlocks exactly as it did. Entries without
+    /// an activity that are not an operation (what an operation paid, a
+    /// previous replay's correction) are skipped: re-applying the operation
+    /// pays again what it pays now. Activities left after the last entry
+    /// come last.
     ///
-    /// An activity that wrote no ledger entry (it paid nothing) has no place of
-    /// its own in the ledger: it comes after the activities recorded before it
-    /// and before the next one that wrote entries, and among the admin
-    /// operations between, before those made at or after the `now` it was
-    /// recorded at (as above: its `at`, or the `now` noted; an activity
-    /// dated at the very instant of an operation counts as before it). That is exact when activities are reported as
-    /// they happen; an activity that paid nothing, reported late (dated at or
-    /// before the time of an admin operation made before it was recorded), is
-    /// walked before that operation, which can matter when the operation
-    /// changes what the activity would do (a time-zone change moves its day).
+    /// The `now` an activity was recorded at is its own time, but where the
+    /// engine noted another in
+    /// [`Activity::recorded_at`](crate::activity::Activity::recorded_at):
+    /// for one stamped ahead of its clock, which counted in the board
+    /// windows of that `now` (and does again), and for one dated at or
+    /// before a board reset made before it was recorded.
+    ///
+    /// An activity that wrote no ledger entry (it paid nothing) has no place
+    /// of its own in the ledger: it comes after the activities recorded
+    /// before it and before the next one that wrote entries, and among the
+    /// admin operations between, before those made at or after the `now` it
+    /// was recorded at (an activity recorded at the very instant of an
+    /// operation counts as before it). That is exact when activities are
+    /// reported as they happen; an activity that paid nothing, reported late
+    /// (dated at or before the time of an admin operation made before it was
+    /// recorded), is walked before that operation, which can matter when the
+    /// operation changes what the activity would do (a time-zone change moves
+    /// its day).
+    ///
+    /// # Board resets
+    ///
+    /// A reset closes a board's window for every user. A user who had a gain
+    /// on the board then has a `BoardReset` entry of it, and the reset is
+    /// applied there. For every other user the store's record of it is
+    /// applied by time: after everything recorded at or before the reset's
+    /// time, before everything recorded after it (an operation at its
+    /// entry's time, an activity at the `now` it was recorded at). That is
+    /// the order the engine saw: it reads its clock under the locks a reset
+    /// takes and records whatever comes after a reset after the reset's time
+    /// (a nanosecond after, should its clock not have moved), and it notes
+    /// an activity recorded after a reset but dated at or before it. So a
+    /// reset made when a user had nothing on the board still clears, under a
+    /// configuration where their earlier activity pays, what that activity
+    /// pays there. This needs the engine that recorded what followed a reset
+    /// to have known of it: the engine that made it, or one built on the
+    /// store after it. Resets made before the store kept them have their
+    /// entries only, which are applied as before.
     ///
     /// Under the configuration the history was recorded with, the walk gives
-    /// back the state it built, so a replay reports no change. Under a changed
-    /// one, it gives what recording the same history would have given, except
-    /// that an adjustment that would take a balance below zero takes what there
-    /// is.
+    /// back the state it built, so a replay reports no change. Under a
+    /// changed one, it gives what recording the same history would have
+    /// given, except that an adjustment that would take a balance below zero
+    /// takes what there is.
     ///
     /// # Older histories
     ///
@@ -140,6 +172,10 @@ impl Engine {
             applied: true,
             ..ReplayReport::default()
         };
+        // Read once. A reset made meanwhile is missing, but it left an
+        // entry with every user it found a gain of, which the walk applies;
+        // to any other user it changed nothing.
+        let resets = self.board_resets()?;
         for user in self.store.users()? {
             report.users += 1;
             for attempt in 0.. {
@@ -150,21 +186,22 @@ impl Engine {
                 // replayed.
                 let order = (attempt == RETRIES).then(|| self.order.lock(user));
                 let current = self.store.load(user)?.unwrap_or_default();
-                let (rebuilt, refused) = self.rebuild(user, &current)?;
+                let (rebuilt, refused) = self.rebuild(user, &current, &resets)?;
                 let Some(change) = diff(user, &current, &rebuilt) else {
                     report.refused += refused;
                     break;
                 };
-                let step = &mut |state: &mut UserState| {
+                let step = &mut |state: &mut UserState, now| {
                     if *state != current {
                         return Err(StepError::Internal("state changed during replay".into()));
                     }
-                    Ok(replace(user, state, rebuilt.clone(), self.now()))
+                    Ok(replace(user, state, rebuilt.clone(), now))
                 };
                 let replaced = match order {
                     None => self.admin(user, step),
                     Some(order) => {
-                        let replaced = self.admin_locked(user, step);
+                        let now = self.recording_now();
+                        let replaced = self.admin_locked(user, &mut |state| step(state, now));
                         drop(order);
                         if let Ok(outcome) = &replaced {
                             self.deliver(outcome);
@@ -201,9 +238,15 @@ impl Engine {
     /// re-applied at its own time by the code the engine ran (see the
     /// module doc for how the two are interleaved and what old histories
     /// cannot tell).
-    fn rebuild(&self, user: UserId, current: &UserState) -> Result<(UserState, usize), StoreError> {
+    fn rebuild(
+        &self,
+        user: UserId,
+        current: &UserState,
+        resets: &[BoardReset],
+    ) -> Result<(UserState, usize), StoreError> {
         let config = &*self.config;
         let ledger = self.history(user)?;
+        let mut resets = Resets::new(resets, &ledger);
         let activities = self.store.activities(user)?;
         let index: HashMap<&ActivityId, usize> = activities
             .iter()
@@ -240,11 +283,12 @@ impl Engine {
         };
         let mut refused = 0;
         let mut next = 0;
-        let mut fold = |state: &mut UserState, next: &mut usize| {
-            if let Some(activity) = activities.get(*next)
-                && crate::step::step(config, state, activity, recorded(activity)).is_err()
-            {
-                refused += 1;
+        let mut fold = |state: &mut UserState, next: &mut usize, resets: &mut Resets<'_>| {
+            if let Some(activity) = activities.get(*next) {
+                resets.before(user, state, recorded(activity));
+                if crate::step::step(config, state, activity, recorded(activity)).is_err() {
+                    refused += 1;
+                }
             }
             *next += 1;
         };
@@ -255,7 +299,7 @@ impl Engine {
                 Some(id) => {
                     if let Some(&i) = index.get(id) {
                         while next <= i {
-                            fold(&mut state, &mut next);
+                            fold(&mut state, &mut next, &mut resets);
                         }
                     }
                 }
@@ -272,15 +316,17 @@ impl Engine {
                         .get(next)
                         .is_some_and(|a| !anchored[next] && recorded(a) <= entry.at)
                     {
-                        fold(&mut state, &mut next);
+                        fold(&mut state, &mut next, &mut resets);
                     }
+                    resets.before(user, &mut state, entry.at);
                     op.apply(config, user, &mut state, entry.at);
                 }
             }
         }
         while next < activities.len() {
-            fold(&mut state, &mut next);
+            fold(&mut state, &mut next, &mut resets);
         }
+        resets.rest(user, &mut state);
         // Grants made before grants were recorded: kept from the current
         // state, re-applied last, at the time they unlocked.
         for id in current.achievements.granted_ids() {
@@ -294,6 +340,14 @@ impl Engine {
             }
         }
         Ok((state, refused))
+    }
+
+    /// The board resets the store keeps, in time order (resets of one
+    /// instant in the order kept).
+    fn board_resets(&self) -> Result<Vec<BoardReset>, StoreError> {
+        let mut resets = self.store.board_resets()?;
+        resets.sort_by_key(|r| r.at);
+        Ok(resets)
     }
 
     /// Every entry of `user`'s ledger, in order.
