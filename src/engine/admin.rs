@@ -14,6 +14,7 @@ use crate::step::{Books, StepError};
 use crate::store::{BoardReset, Commit, Transacted};
 use crate::time::Tz;
 
+use super::order::Times;
 use super::{Engine, RecordError};
 
 impl Engine {
@@ -115,18 +116,18 @@ impl Engine {
         if spec.window.period_kind().is_none() {
             return Ok(false);
         }
-        let _every = self.order.lock_every();
+        let mut every = self.order.lock_every();
         // Read once every record has landed: a record that waited for the
-        // locks may have rolled the board past an earlier reading. What
-        // waits for this reset reads the clock after it, and records after
-        // its time (see `recording_now`).
-        let now = self.recording_now();
+        // locks may have rolled the board past an earlier reading. Never
+        // before anything recorded, and what comes after is recorded after
+        // it (see `order`).
+        let now = Times::reset_now(&every, self.clock.now());
         // Kept first, so a store that cannot keep it changes nothing.
         self.store.keep_board_reset(&BoardReset {
             board: Name::new(id),
             at: now,
         })?;
-        self.latest_reset.set(now);
+        Times::reset(&mut every, now);
         if !self.boards.reset(id, now) {
             // The configuration has the board, so the engine has it too.
             return Err(StepError::Internal(format!("board `{id}` has no live board")).into());
@@ -157,8 +158,9 @@ impl Engine {
             // order, and `now` is read under the lock, so an operation that
             // waited for a board reset is dated after it (a replay places
             // the reset by that).
-            let _order = self.order.lock(user);
-            let now = self.recording_now();
+            let mut stripe = self.order.lock(user);
+            let now = stripe.operation_now(self.clock.now());
+            stripe.operated(now);
             self.admin_locked(user, &mut |state| step(state, now))?
         };
         self.deliver(&outcome);
