@@ -749,13 +749,13 @@ impl Store for Gate {
 
 /// A board reset that waits for a record while midnight passes closes the
 /// window current when it runs, not the one current when it was called.
-/// The reset reads the clock at 23:59:50 and waits for user 1's record;
+/// The reset is called at 23:59:50 and waits for user 1's record;
 /// meanwhile it is 00:00:30 and a read rolls the daily board over to the
 /// new day (user 2's day becoming the previous window). The reset must
-/// close the new day, empty. (Before, it moved the board back to the day
-/// that had ended, and the next read rolled it forward again: the previous
-/// window read as that day with nobody on it, though user 2 had scored;
-/// 10 runs of 10.)
+/// close the new day, empty. (Before, it read the clock before waiting
+/// and moved the board back to the day that had ended, and the next read
+/// rolled it forward again: the previous window read as that day with
+/// nobody on it, though user 2 had scored; 10 runs of 10.)
 #[test]
 fn a_reset_waiting_across_midnight_does_not_move_the_board_back() {
     let (entered_tx, entered) = mpsc::channel();

@@ -64,8 +64,8 @@ pub struct ReplayChange {
 impl Engine {
     /// Report what a [replay](Self::replay) would change, changing
     /// nothing. Under the configuration the history was recorded with, it
-    /// reports no change (see [`replay`](Self::replay) for the one
-    /// ambiguity the history leaves).
+    /// reports no change (see [`replay`](Self::replay) for what older
+    /// histories, and a second engine on the same store, cannot tell).
     pub fn replay_dry_run(&self) -> Result<ReplayReport, StoreError> {
         let mut report = ReplayReport::default();
         let resets = self.board_resets()?;
