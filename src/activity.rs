@@ -93,10 +93,9 @@ pub struct Activity {
     ///   counts in the board windows of `now`, not of `at`:
     ///   [`Engine::replay`](crate::engine::Engine::replay) steps it at the
     ///   same `now`, so it counts in the same windows again.
-    /// - An activity dated at or before an admin operation on its user (or
-    ///   a user who shares its lock stripe) or a board reset made before it
-    ///   was recorded (reported late): a replay places it after them, as it
-    ///   was recorded, not before, as its date would.
+    /// - An activity dated at or before a board reset made before it was
+    ///   recorded (reported late): a replay places it after the reset, as
+    ///   it was recorded, not before, as its date would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_at: Option<DateTime<Utc>>,
 }

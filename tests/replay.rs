@@ -894,33 +894,3 @@ fn a_repeated_grant_on_an_old_history_replays_unchanged() {
     );
     assert_eq!(after, before);
 }
-
-/// An activity that writes no ledger entry (a second login on a day the
-/// check-in quest has paid) is placed among admin operations by time. One
-/// recorded right after a change of time zone, at the same clock reading
-/// or dated a little before it, came after the change: live it is a
-/// repeat of the day's login in UTC and pays nothing, and a replay must
-/// count it there again, not in Tokyo, the zone before (where it would be
-/// a new day and pay the quest's 10 XP).
-#[test]
-fn a_silent_activity_recorded_after_an_operation_replays_after_it() {
-    // 16:00 UTC on 4 May is 01:00 on 5 May in Tokyo: the zone decides the
-    // login's day.
-    let afternoon = Utc.with_ymd_and_hms(2026, 5, 4, 16, 0, 0).unwrap();
-    let back_and_forth = [
-        Op::Record("daily_login"),
-        Op::Zone(Tz::Asia__Tokyo),
-        minutes(1),
-        Op::Zone(Tz::UTC),
-    ];
-    let at_the_same_reading = [Op::Record("daily_login")];
-    let dated_before = [minutes(1), Op::Late("daily_login", TimeDelta::seconds(90))];
-    for last in [&at_the_same_reading[..], &dated_before[..]] {
-        let history: Vec<Op> = back_and_forth.iter().chain(last).cloned().collect();
-        let (engine, store) = run(Config::sparkle(), afternoon, &history);
-        let ledger = store.ledger(USER, 0, usize::MAX).unwrap();
-        let logins_that_paid = ledger.iter().filter(|e| e.activity.is_some()).count();
-        assert_eq!(logins_that_paid, 1, "the second login paid: {ledger:?}");
-        assert_replays_unchanged(&engine, &store);
-    }
-}

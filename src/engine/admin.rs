@@ -14,7 +14,6 @@ use crate::step::{Books, StepError};
 use crate::store::{BoardReset, Commit, Transacted};
 use crate::time::Tz;
 
-use super::order::Times;
 use super::{Engine, RecordError};
 
 impl Engine {
@@ -116,18 +115,18 @@ impl Engine {
         if spec.window.period_kind().is_none() {
             return Ok(false);
         }
-        let mut every = self.order.lock_every();
+        let _every = self.order.lock_every();
         // Read once every record has landed: a record that waited for the
-        // locks may have rolled the board past an earlier reading. Never
-        // before anything recorded, and what comes after is recorded after
-        // it (see `order`).
-        let now = Times::reset_now(&every, self.clock.now());
+        // locks may have rolled the board past an earlier reading. What
+        // waits for this reset reads the clock after it, and records after
+        // its time (see `recording_now`).
+        let now = self.recording_now();
         // Kept first, so a store that cannot keep it changes nothing.
         self.store.keep_board_reset(&BoardReset {
             board: Name::new(id),
             at: now,
         })?;
-        Times::reset(&mut every, now);
+        self.latest_reset.set(now);
         if !self.boards.reset(id, now) {
             // The configuration has the board, so the engine has it too.
             return Err(StepError::Internal(format!("board `{id}` has no live board")).into());
@@ -158,9 +157,8 @@ impl Engine {
             // order, and `now` is read under the lock, so an operation that
             // waited for a board reset is dated after it (a replay places
             // the reset by that).
-            let mut stripe = self.order.lock(user);
-            let now = stripe.operation_now(self.clock.now());
-            stripe.operated(now);
+            let _order = self.order.lock(user);
+            let now = self.recording_now();
             self.admin_locked(user, &mut |state| step(state, now))?
         };
         self.deliver(&outcome);

@@ -8,12 +8,12 @@
 
 mod admin;
 mod boards;
-mod order;
+mod latest_reset;
 mod replay;
 mod stats;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ pub use boards::BoardHandle;
 pub use replay::{ReplayChange, ReplayReport};
 pub use stats::{AchievementSummary, BoardStanding, StreakSummary, UserStats};
 
-use crate::activity::{Activity, ActivityId};
+use crate::activity::{Activity, ActivityId, UserId};
 use crate::config::Config;
 use crate::name::Name;
 use crate::outcome::Outcome;
@@ -32,7 +32,7 @@ use crate::store::{MemoryStore, Store, StoreError, TransactError, Transacted, Wo
 use crate::time::{Clock, SystemClock};
 
 use boards::Boards;
-use order::{Times, UserOrder};
+use latest_reset::LatestReset;
 
 /// Why `record` (or an admin operation) changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +125,55 @@ pub struct Engine {
     sinks: Vec<Arc<dyn EventSink>>,
     boards: Boards,
     order: UserOrder,
+    latest_reset: LatestReset,
     sink_failures: AtomicU64,
+}
+
+/// Locks striped by user, held from a user's store transaction until its
+/// outcome is on the boards, so each user's outcomes reach the boards in
+/// the order they committed (records of different users still run side by
+/// side, but for the rare pair that shares a stripe; a big `record_batch`
+/// holds most stripes, and `MemoryStore` holds every shard for a run of
+/// it, so records wait for those).
+struct UserOrder(Box<[Mutex<()>]>);
+
+impl UserOrder {
+    const STRIPES: usize = 64;
+
+    fn new() -> Self {
+        Self((0..Self::STRIPES).map(|_| Mutex::new(())).collect())
+    }
+
+    fn stripe(user: UserId) -> usize {
+        // The high bits of a multiplicative hash: consecutive ids spread.
+        (user.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % Self::STRIPES
+    }
+
+    fn lock(&self, user: UserId) -> MutexGuard<'_, ()> {
+        let stripe = &self.0[Self::stripe(user)];
+        stripe.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every stripe, in stripe order: for what must see no user's outcome
+    /// half applied (a board reset, a rebuild of the boards).
+    fn lock_every(&self) -> Vec<MutexGuard<'_, ()>> {
+        self.0
+            .iter()
+            .map(|stripe| stripe.lock().unwrap_or_else(PoisonError::into_inner))
+            .collect()
+    }
+
+    /// Every stripe of `users`, taken in stripe order (so two batches
+    /// cannot deadlock).
+    fn lock_all(&self, users: impl Iterator<Item = UserId>) -> Vec<MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = users.map(Self::stripe).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|i| self.0[i].lock().unwrap_or_else(PoisonError::into_inner))
+            .collect()
+    }
 }
 
 /// One work item per activity, for [`Store::transact_many`].
@@ -204,12 +252,13 @@ impl EngineBuilder {
             sinks: self.sinks,
             boards,
             order: UserOrder::new(),
+            latest_reset: LatestReset::new(),
             sink_failures: AtomicU64::new(0),
         };
         engine.rebuild_boards()?;
-        // What this engine records comes after the resets the store kept.
-        if let Some(latest) = engine.store.board_resets()?.iter().map(|r| r.at).max() {
-            Times::reset(&mut engine.order.lock_every(), latest);
+        // Not shared yet: no stripe needs holding.
+        for reset in engine.store.board_resets()? {
+            engine.latest_reset.set(reset.at);
         }
         Ok(engine)
     }
@@ -226,6 +275,7 @@ impl Engine {
             sinks: Vec::new(),
             boards,
             order: UserOrder::new(),
+            latest_reset: LatestReset::new(),
             sink_failures: AtomicU64::new(0),
         }
     }
@@ -275,23 +325,20 @@ impl Engine {
     /// counts in the board windows of `now`: the engine notes that `now`
     /// with it ([`Activity::recorded_at`]), so a [replay](Self::replay)
     /// counts it there again. So it does for an activity dated at or before
-    /// an admin operation or a [board reset](Self::reset_board) made before
-    /// it (reported late), so a replay puts it after them. Nothing is noted
-    /// of any other activity.
+    /// a [board reset](Self::reset_board) made before it, so a replay puts
+    /// it after the reset. Nothing is noted of any other activity.
     ///
-    /// `now` is read once the user's records are in order (after an
-    /// operation or a reset the activity waited for), and is always after
-    /// the latest operation on the user (strictly: their stripe of users)
-    /// and the latest board reset: a clock that has not moved since is
+    /// `now` is read once the user's records are in order (after a board
+    /// reset the activity waited for), and is never at or before the time
+    /// of the latest board reset: a clock that has not moved since one is
     /// taken to be a nanosecond past it, so a replay can tell what came
-    /// after.
+    /// after the reset.
     pub fn record(&self, mut activity: Activity) -> Result<Recorded, RecordError> {
         let config = &*self.config;
         let result = {
-            let mut held = [self.order.lock(activity.user)];
-            let now = Times::activity_now(&held, self.clock.now());
-            activity.recorded_at = Times::noted(&held, &activity, now);
-            Times::recorded(&mut held, now);
+            let _order = self.order.lock(activity.user);
+            let now = self.recording_now();
+            activity.recorded_at = self.recorded_at(&activity, now);
             let result = self
                 .store
                 .transact(activity.user, Some(&activity), &mut |state| {
@@ -313,22 +360,21 @@ impl Engine {
         let config = &*self.config;
         let work = work_of(activities);
         let results = {
-            let mut held = self.order.lock_all(activities.iter().map(|a| a.user));
-            let now = Times::activity_now(&held, self.clock.now());
-            Times::recorded(&mut held, now);
+            let _order = self.order.lock_all(activities.iter().map(|a| a.user));
+            let now = self.recording_now();
             // Noted copies only where a note differs from what the host
             // sent (rarely): the batch as sent otherwise, copying nothing.
             let (noted, noted_work): (Vec<Activity>, Vec<Work<'_>>);
             let (activities, work) = if activities
                 .iter()
-                .all(|a| a.recorded_at == Times::noted(&held, a, now))
+                .all(|a| a.recorded_at == self.recorded_at(a, now))
             {
                 (activities, &work[..])
             } else {
                 noted = activities
                     .iter()
                     .map(|a| Activity {
-                        recorded_at: Times::noted(&held, a, now),
+                        recorded_at: self.recorded_at(a, now),
                         ..a.clone()
                     })
                     .collect();
@@ -354,6 +400,29 @@ impl Engine {
             results
         };
         Ok(results.into_iter().map(|r| self.finish(r)).collect())
+    }
+
+    /// The time the engine records at: the clock's, read under the order
+    /// stripes of the users recorded, so whatever waited for a board reset
+    /// reads it after the reset did; and after the latest reset's time,
+    /// even if the clock has not moved since (see [`LatestReset::after`]).
+    fn recording_now(&self) -> DateTime<Utc> {
+        self.latest_reset.after(self.clock.now())
+    }
+
+    /// What the engine notes of `activity`, recorded at `now`, for a replay
+    /// ([`Activity::recorded_at`]): `now`, where the activity's own time
+    /// does not tell it; nothing for an activity reported as it happens, so
+    /// what the store keeps of it does not grow. Called holding the
+    /// activity's user's order stripe.
+    ///
+    /// - Stamped after `now`: it counts in the board windows of `now`, not
+    ///   of its own time, and a replay steps it at `now` again.
+    /// - Dated at or before the latest board reset: it was recorded after
+    ///   the reset, which a replay could not tell from its date.
+    fn recorded_at(&self, activity: &Activity, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let noted = activity.at > now || self.latest_reset.not_after(activity.at).is_some();
+        noted.then_some(now)
     }
 
     /// Put a committed outcome on the boards. Called under the user's

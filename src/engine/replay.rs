@@ -114,22 +114,19 @@ impl Engine {
     /// [`Activity::recorded_at`](crate::activity::Activity::recorded_at):
     /// for one stamped ahead of its clock, which counted in the board
     /// windows of that `now` (and does again), and for one dated at or
-    /// before an admin operation or a board reset made before it was
-    /// recorded.
+    /// before a board reset made before it was recorded.
     ///
     /// An activity that wrote no ledger entry (it paid nothing) has no place
     /// of its own in the ledger: it comes after the activities recorded
     /// before it and before the next one that wrote entries, and among the
     /// admin operations between, before those made at or after the `now` it
     /// was recorded at (an activity recorded at the very instant of an
-    /// operation counts as before it). That is the order the engine saw: it
-    /// records an activity that comes after an operation after the
-    /// operation's time (a nanosecond after, should its clock not have
-    /// moved), dates an operation no earlier than what it came after, and
-    /// notes an activity reported late across an operation with the `now`
-    /// it was recorded at. (The engine that recorded them must have made
-    /// the operation: a second engine on the same store does not see the
-    /// first one's operations.)
+    /// operation counts as before it). That is exact when activities are
+    /// reported as they happen; an activity that paid nothing, reported late
+    /// (dated at or before the time of an admin operation made before it was
+    /// recorded), is walked before that operation, which can matter when the
+    /// operation changes what the activity would do (a time-zone change moves
+    /// its day).
     ///
     /// # Board resets
     ///
@@ -139,10 +136,10 @@ impl Engine {
     /// applied by time: after everything recorded at or before the reset's
     /// time, before everything recorded after it (an operation at its
     /// entry's time, an activity at the `now` it was recorded at). That is
-    /// the order the engine saw, as for operations: it reads its clock under
-    /// the locks a reset takes, dates the reset no earlier than anything
-    /// recorded, records whatever comes after it after its time, and notes
-    /// an activity recorded after it but dated at or before it. So a
+    /// the order the engine saw: it reads its clock under the locks a reset
+    /// takes and records whatever comes after a reset after the reset's time
+    /// (a nanosecond after, should its clock not have moved), and it notes
+    /// an activity recorded after a reset but dated at or before it. So a
     /// reset made when a user had nothing on the board still clears, under a
     /// configuration where their earlier activity pays, what that activity
     /// pays there. This needs the engine that recorded what followed a reset
@@ -187,7 +184,7 @@ impl Engine {
                 // for one user's rebuild): no record of this engine can
                 // land in between, so a user who keeps recording is still
                 // replayed.
-                let stripe = (attempt == RETRIES).then(|| self.order.lock(user));
+                let order = (attempt == RETRIES).then(|| self.order.lock(user));
                 let current = self.store.load(user)?.unwrap_or_default();
                 let (rebuilt, refused) = self.rebuild(user, &current, &resets)?;
                 let Some(change) = diff(user, &current, &rebuilt) else {
@@ -200,13 +197,12 @@ impl Engine {
                     }
                     Ok(replace(user, state, rebuilt.clone(), now))
                 };
-                let replaced = match stripe {
+                let replaced = match order {
                     None => self.admin(user, step),
-                    Some(mut stripe) => {
-                        let now = stripe.operation_now(self.clock.now());
-                        stripe.operated(now);
+                    Some(order) => {
+                        let now = self.recording_now();
                         let replaced = self.admin_locked(user, &mut |state| step(state, now));
-                        drop(stripe);
+                        drop(order);
                         if let Ok(outcome) = &replaced {
                             self.deliver(outcome);
                         }
